@@ -16,9 +16,9 @@ static struct {
 	int fd;
 	enum log_level level;
 	const char *id;
-} log_cfg = { 2, LOG_WARN, "anonymous-instance" };
+} log_cfg = {2, LOG_WARN, "anonymous-instance"};
 
-static const char *const log_level_names[] = { "ERROR", "WARN", "INFO", "DEBUG" };
+static const char *const log_level_names[] = {"ERROR", "WARN", "INFO", "DEBUG"};
 
 int log_level_parse(const char *s)
 {

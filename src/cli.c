@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: MIT */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vmm/layout.h"
+#include "vmm/log.h"
+#include "vmm/vm.h"
+
+enum {
+	OPT_KERNEL = 256,
+	OPT_INITRD,
+	OPT_BOOT_ARGS,
+	OPT_VCPUS,
+	OPT_MEM_MIB,
+	OPT_SERIAL_OUT,
+	OPT_LOG_LEVEL,
+	OPT_KVM_DEV,
+	OPT_VERSION,
+	OPT_HELP,
+};
+
+static const struct option cli_options[] = {
+    {"kernel", required_argument, NULL, OPT_KERNEL},
+    {"initrd", required_argument, NULL, OPT_INITRD},
+    {"boot-args", required_argument, NULL, OPT_BOOT_ARGS},
+    {"vcpus", required_argument, NULL, OPT_VCPUS},
+    {"mem-mib", required_argument, NULL, OPT_MEM_MIB},
+    {"serial-out", required_argument, NULL, OPT_SERIAL_OUT},
+    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"kvm-dev", required_argument, NULL, OPT_KVM_DEV},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
+};
+
+/* Decimal only: no sign, no spaces, no trailing text, no overflow. */
+static int cli_parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+__attribute__((format(printf, 3, 4))) static int cli_fail(char *err, size_t err_len,
+							  const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, err_len, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static int cli_set_value(struct cli_opts *o, int opt, const char *arg, char *err, size_t len)
+{
+	uint64_t v;
+
+	switch (opt) {
+	case OPT_VCPUS:
+		if (cli_parse_u64(arg, &v) || v < 1 || v > KILN_MAX_VCPUS)
+			return cli_fail(err, len,
+					"--vcpus must be an integer from 1 to 32, got '%s'", arg);
+		o->vcpus = (unsigned int)v;
+		return 0;
+	case OPT_MEM_MIB:
+		if (cli_parse_u64(arg, &v) || v < KILN_MIN_MEM_MIB || v > CLI_MAX_MEM_MIB)
+			return cli_fail(
+			    err, len, "--mem-mib must be an integer of at least 16, got '%s'", arg);
+		o->mem_mib = v;
+		return 0;
+	case OPT_LOG_LEVEL:
+		o->log_level = log_level_parse(arg);
+		if (o->log_level < 0)
+			return cli_fail(err, len,
+					"--log-level must be error, warn, info or debug, got '%s'",
+					arg);
+		return 0;
+	default:
+		return cli_fail(err, len, "%s", "internal error: unknown option");
+	}
+}
+
+static void cli_defaults(struct cli_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->action = CLI_RUN;
+	o->boot_args = VM_DEFAULT_BOOT_ARGS;
+	o->kvm_path = "/dev/kvm";
+	o->log_level = LOG_WARN;
+	o->vcpus = 1;
+	o->mem_mib = 128;
+}
+
+int cli_parse(int argc, char *const argv[], struct cli_opts *o, char *err, size_t err_len)
+{
+	int opt;
+
+	cli_defaults(o);
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "", cli_options, NULL)) != -1) {
+		switch (opt) {
+		case OPT_KERNEL:
+			o->kernel = optarg;
+			break;
+		case OPT_INITRD:
+			o->initrd = optarg;
+			break;
+		case OPT_BOOT_ARGS:
+			o->boot_args = optarg;
+			break;
+		case OPT_SERIAL_OUT:
+			o->serial_out = optarg;
+			break;
+		case OPT_KVM_DEV:
+			o->kvm_path = optarg;
+			break;
+		case OPT_VERSION:
+			o->action = CLI_VERSION;
+			return 0;
+		case OPT_HELP:
+			o->action = CLI_HELP;
+			return 0;
+		case '?':
+			return cli_fail(err, err_len, "unknown or incomplete option '%s'",
+					argv[optind - 1]);
+		default:
+			if (cli_set_value(o, opt, optarg, err, err_len))
+				return -EINVAL;
+		}
+	}
+	if (optind < argc)
+		return cli_fail(err, err_len, "unexpected argument '%s'", argv[optind]);
+	if (!o->kernel)
+		return cli_fail(err, err_len, "%s", "--kernel PATH is required");
+	if (strlen(o->boot_args) >= CMDLINE_MAX_BYTES)
+		return cli_fail(err, err_len, "--boot-args is longer than %u bytes",
+				CMDLINE_MAX_BYTES - 1);
+	return 0;
+}
+
+void cli_usage(int fd)
+{
+	dprintf(fd,
+		"usage: kiln --kernel PATH [options]\n"
+		"\n"
+		"Boot a Linux kernel (ELF vmlinux with or without a PVH note, or bzImage)\n"
+		"in a KVM microVM. The guest's COM1 is this process's stdin/stdout.\n"
+		"\n"
+		"  --kernel PATH       kernel image (required)\n"
+		"  --initrd PATH       initial ramdisk\n"
+		"  --boot-args STR     kernel command line (default: \"%s\")\n"
+		"  --vcpus N           vCPUs, 1-32 (default 1)\n"
+		"  --mem-mib N         guest RAM in MiB, >= 16 (default 128)\n"
+		"  --serial-out PATH   write the guest console to PATH instead of stdout\n"
+		"  --log-level L       error, warn, info or debug (default warn)\n"
+		"  --kvm-dev PATH      KVM device (default /dev/kvm)\n"
+		"  --version           print the version and exit\n"
+		"  --help              print this help and exit\n"
+		"\n"
+		"Exit status: 0 guest reset or shut down (or SIGTERM/SIGINT), 1 bad\n"
+		"argument or start-up failure, 3 VM failure while running.\n",
+		VM_DEFAULT_BOOT_ARGS);
+}

@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Building a VM from its configuration: KVM, guest memory, kernel and initrd,
+ * boot tables, legacy devices on the buses, vCPUs. Each step logs its own
+ * failure once and returns a negative errno; vm_destroy() undoes any prefix.
+ */
+#include "vmm/vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vmm/log.h"
+
+/* Kernels and initrds larger than this are refused before mapping. */
+#define VM_MAX_IMAGE_BYTES (1ULL << 30)
+
+struct vm_file {
+	const uint8_t *data;
+	size_t len;
+};
+
+static int vm_map_file(const char *what, const char *path, struct vm_file *f)
+{
+	struct stat st;
+	int fd, err = 0;
+	void *p;
+
+	f->data = NULL;
+	f->len = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		log_err("cannot open %s %s: %s", what, path, strerror(errno));
+		return err;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		log_err("%s %s is not a regular file", what, path);
+		err = -EINVAL;
+	} else if (st.st_size == 0) {
+		log_err("%s %s is empty", what, path);
+		err = -EINVAL;
+	} else if ((uint64_t)st.st_size > VM_MAX_IMAGE_BYTES) {
+		log_err("%s %s is larger than %llu bytes", what, path, VM_MAX_IMAGE_BYTES);
+		err = -EFBIG;
+	} else {
+		p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (p == MAP_FAILED) {
+			err = -errno;
+			log_err("cannot map %s %s: %s", what, path, strerror(errno));
+		} else {
+			f->data = p;
+			f->len = (size_t)st.st_size;
+		}
+	}
+	close(fd);
+	return err;
+}
+
+static void vm_unmap_file(struct vm_file *f)
+{
+	if (f->data)
+		munmap((void *)f->data, f->len);
+	f->data = NULL;
+}
+
+static int vm_check_boot_err(enum boot_err e, const char *what, const char *path)
+{
+	if (e == BOOT_OK)
+		return 0;
+	log_err("%s %s: %s", what, path, boot_err_str(e));
+	return -EINVAL;
+}
+
+/* Kernel, initrd, command line and the protocol's boot structures. */
+static int vm_load_guest(struct vm *vm)
+{
+	struct vm_file kernel, initrd = {NULL, 0};
+	struct boot_params_in in = {.cmdline_gpa = CMDLINE_GPA};
+	const char *args = vm->cfg.boot_args;
+	int err;
+
+	err = vm_map_file("kernel", vm->cfg.kernel_path, &kernel);
+	if (err)
+		return err;
+	err = vm_check_boot_err(boot_load_kernel(&vm->gm, kernel.data, kernel.len, &vm->image),
+				"kernel", vm->cfg.kernel_path);
+	vm_unmap_file(&kernel);
+	if (!err && vm->cfg.initrd_path) {
+		err = vm_map_file("initrd", vm->cfg.initrd_path, &initrd);
+		if (!err)
+			err = vm_check_boot_err(initrd_place(&vm->gm, &vm->image, initrd.data,
+							     initrd.len, &in.initrd_gpa),
+						"initrd", vm->cfg.initrd_path);
+		in.initrd_len = initrd.len;
+		vm_unmap_file(&initrd);
+	}
+	if (!err)
+		err = vm_check_boot_err(cmdline_write(&vm->gm, args, vm->image.cmdline_max),
+					"boot args for", vm->cfg.kernel_path);
+	if (err)
+		return err;
+	in.cmdline_len = (uint32_t)strlen(args);
+	if (vm->image.proto == BOOT_PROTO_PVH)
+		err = vm_check_boot_err(pvh_write_start_info(&vm->gm, &in), "PVH start info for",
+					vm->cfg.kernel_path);
+	else
+		err = vm_check_boot_err(linux64_write_zero_page(&vm->gm, &vm->image, &in),
+					"zero page for", vm->cfg.kernel_path);
+	if (!err)
+		err = vm_check_boot_err(linux64_write_page_tables(&vm->gm), "page tables for",
+					vm->cfg.kernel_path);
+	if (!err)
+		err = vm_check_boot_err(boot_write_gdt(&vm->gm), "GDT for", vm->cfg.kernel_path);
+	if (!err)
+		err = vm_check_boot_err(mptable_write(&vm->gm, vm->cfg.vcpus), "MP table for",
+					vm->cfg.kernel_path);
+	return err;
+}
+
+static void vm_serial_irq(void *opaque)
+{
+	struct vm *vm = opaque;
+
+	/* ISA interrupts are edge-triggered (MP table): pulse the line. */
+	kvm_irq_line(&vm->kvm, SERIAL_COM1_IRQ, 1);
+	kvm_irq_line(&vm->kvm, SERIAL_COM1_IRQ, 0);
+}
+
+static void vm_kbd_irq(void *opaque)
+{
+	struct vm *vm = opaque;
+
+	kvm_irq_line(&vm->kvm, I8042_KBD_IRQ, 1);
+	kvm_irq_line(&vm->kvm, I8042_KBD_IRQ, 0);
+}
+
+static void vm_guest_reset(void *opaque)
+{
+	struct vm *vm = opaque;
+
+	log_info("guest requested a reset through the i8042, stopping");
+	vm_request_exit(vm, KILN_EXIT_OK);
+}
+
+static int vm_add_devices(struct vm *vm)
+{
+	int err;
+
+	serial_init(&vm->serial, vm->cfg.serial_out_fd, vm_serial_irq, vm);
+	i8042_init(&vm->i8042, vm_guest_reset, vm_kbd_irq, vm);
+	vm->devices_ready = 1;
+	err = bus_register(&vm->pio, SERIAL_COM1_PORT, SERIAL_PORT_COUNT, &serial_bus_ops,
+			   &vm->serial, "serial");
+	if (!err)
+		err = bus_register(&vm->pio, I8042_DATA_PORT, I8042_CMD_PORT - I8042_DATA_PORT + 1,
+				   &i8042_bus_ops, &vm->i8042, "i8042");
+	if (!err)
+		err = bus_register(&vm->mmio, BOOT_TIMER_GPA, BOOT_TIMER_BYTES, &boot_timer_bus_ops,
+				   &vm->boot_timer, "boot-timer");
+	if (err)
+		log_err("registering legacy devices: %s", strerror(-err));
+	return err;
+}
+
+static int vm_create_vcpus(struct vm *vm)
+{
+	struct kvm_cpuid2 *cpuid = NULL;
+	int err = kvm_get_supported_cpuid(&vm->kvm, &cpuid);
+
+	for (unsigned int i = 0; !err && i < vm->cfg.vcpus; i++) {
+		err = vcpu_create(&vm->vcpus[i], vm, i);
+		if (err)
+			break;
+		vm->nr_vcpus_created++;
+		err = vcpu_configure(&vm->vcpus[i], cpuid, vm->cfg.vcpus);
+	}
+	free(cpuid);
+	/* Only the boot CPU gets entry registers; APs wait for INIT/SIPI in KVM. */
+	if (!err)
+		err = vcpu_set_boot_regs(&vm->vcpus[0], &vm->image);
+	return err;
+}
+
+int vm_build(struct vm *vm, const struct vm_config *cfg)
+{
+	int err;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->cfg = *cfg;
+	vm->kvm.kvm_fd = vm->kvm.vm_fd = -1;
+	vm->exit_code = -1;
+	vm->exit_evt = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->exit_evt < 0) {
+		err = -errno;
+		log_err("eventfd: %s", strerror(errno));
+		return err;
+	}
+	err = gm_map(&vm->gm, cfg->mem_mib << 20);
+	if (err) {
+		log_err("cannot map %llu MiB of guest memory: %s", (unsigned long long)cfg->mem_mib,
+			strerror(-err));
+		return err;
+	}
+	err = vm_load_guest(vm);
+	if (!err)
+		err = kvm_open(&vm->kvm, cfg->kvm_path);
+	if (!err)
+		err = kvm_create_vm(&vm->kvm);
+	if (!err)
+		err = kvm_set_memory(&vm->kvm, &vm->gm);
+	if (!err)
+		err = vm_add_devices(vm);
+	if (!err)
+		err = vm_create_vcpus(vm);
+	return err;
+}
+
+int vm_start(struct vm *vm)
+{
+	int err = vcpu_install_kick_handler();
+
+	if (err) {
+		log_err("installing the vCPU kick handler: %s", strerror(-err));
+		return err;
+	}
+	for (unsigned int i = 0; i < vm->nr_vcpus_created; i++) {
+		err = vcpu_start(&vm->vcpus[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+void vm_request_exit(struct vm *vm, int code)
+{
+	int expected = -1;
+	uint64_t one = 1;
+
+	if (__atomic_compare_exchange_n(&vm->exit_code, &expected, code, 0, __ATOMIC_SEQ_CST,
+					__ATOMIC_SEQ_CST)) {
+		__atomic_store_n(&vm->stopping, 1, __ATOMIC_SEQ_CST);
+		if (write(vm->exit_evt, &one, sizeof(one)) < 0)
+			log_err("cannot signal the exit request: %s", strerror(errno));
+	}
+}
+
+int vm_is_stopping(struct vm *vm)
+{
+	return __atomic_load_n(&vm->stopping, __ATOMIC_SEQ_CST);
+}
+
+int vm_exit_code(struct vm *vm)
+{
+	int code = __atomic_load_n(&vm->exit_code, __ATOMIC_SEQ_CST);
+
+	return code < 0 ? KILN_EXIT_OK : code;
+}
+
+void vm_stop(struct vm *vm)
+{
+	__atomic_store_n(&vm->stopping, 1, __ATOMIC_SEQ_CST);
+	for (unsigned int i = 0; i < vm->nr_vcpus_created; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	for (unsigned int i = 0; i < vm->nr_vcpus_created; i++)
+		vcpu_join(&vm->vcpus[i]);
+}
+
+void vm_destroy(struct vm *vm)
+{
+	for (unsigned int i = 0; i < vm->nr_vcpus_created; i++)
+		vcpu_destroy(&vm->vcpus[i]);
+	vm->nr_vcpus_created = 0;
+	if (vm->devices_ready) {
+		serial_destroy(&vm->serial);
+		i8042_destroy(&vm->i8042);
+		vm->devices_ready = 0;
+	}
+	kvm_close(&vm->kvm);
+	gm_unmap(&vm->gm);
+	if (vm->exit_evt >= 0)
+		close(vm->exit_evt);
+	vm->exit_evt = -1;
+}
