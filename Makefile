@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 
 BUILD ?= build
-CC ?= gcc
+CC := gcc
 CLANG ?= clang
 PYTEST ?= /usr/bin/python3 -m pytest
 KILN_VERSION := 0.1.0
