@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT */
+/* CLI parsing: every bad argument is refused with a reason, defaults hold. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "cli.h"
+#include "vmm/log.h"
+
+static int parse(struct cli_opts *o, char *err, const char *a1, const char *a2, const char *a3,
+		 const char *a4)
+{
+	char *argv[6] = {"kiln", (char *)a1, (char *)a2, (char *)a3, (char *)a4, NULL};
+	int argc = 1;
+
+	while (argc < 5 && argv[argc])
+		argc++;
+	err[0] = 0;
+	return cli_parse(argc, argv, o, err, 256);
+}
+
+static void test_cli_defaults(void **state)
+{
+	struct cli_opts o;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse(&o, err, "--kernel", "k.elf", NULL, NULL), 0);
+	assert_int_equal(o.action, CLI_RUN);
+	assert_string_equal(o.kernel, "k.elf");
+	assert_int_equal(o.vcpus, 1);
+	assert_int_equal(o.mem_mib, 128);
+	assert_int_equal(o.log_level, LOG_WARN);
+	assert_non_null(strstr(o.boot_args, "console=ttyS0"));
+}
+
+static void test_cli_requires_kernel(void **state)
+{
+	struct cli_opts o;
+	char err[256];
+
+	(void)state;
+	assert_int_not_equal(parse(&o, err, "--vcpus", "2", NULL, NULL), 0);
+	assert_non_null(strstr(err, "--kernel"));
+}
+
+static void test_cli_rejects_bad_vcpus(void **state)
+{
+	static const char *const bad[] = {
+	    "0", "33", "abc", "-1", "", "2x", " 2", "+2", "99999999999999999999999"};
+	struct cli_opts o;
+	char err[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_not_equal(parse(&o, err, "--kernel", "k", "--vcpus", bad[i]), 0);
+		assert_non_null(strstr(err, "--vcpus"));
+	}
+	assert_int_equal(parse(&o, err, "--kernel", "k", "--vcpus", "32"), 0);
+	assert_int_equal(o.vcpus, 32);
+}
+
+static void test_cli_rejects_bad_mem(void **state)
+{
+	static const char *const bad[] = {"0", "1", "15", "abc", "-128", "1048577"};
+	struct cli_opts o;
+	char err[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_not_equal(parse(&o, err, "--kernel", "k", "--mem-mib", bad[i]), 0);
+		assert_non_null(strstr(err, "--mem-mib"));
+	}
+	assert_int_equal(parse(&o, err, "--kernel", "k", "--mem-mib", "4096"), 0);
+	assert_int_equal(o.mem_mib, 4096);
+}
+
+static void test_cli_rejects_unknown_option_and_stray_argument(void **state)
+{
+	struct cli_opts o;
+	char err[256];
+
+	(void)state;
+	assert_int_not_equal(parse(&o, err, "--kernel", "k", "--bogus", NULL), 0);
+	assert_non_null(strstr(err, "--bogus"));
+	assert_int_not_equal(parse(&o, err, "--kernel", "k", "stray", NULL), 0);
+	assert_non_null(strstr(err, "stray"));
+	assert_int_not_equal(parse(&o, err, "--kernel", NULL, NULL, NULL), 0);
+}
+
+static void test_cli_rejects_overlong_boot_args(void **state)
+{
+	static char args[5000];
+	struct cli_opts o;
+	char err[256];
+
+	(void)state;
+	memset(args, 'a', sizeof(args) - 1);
+	assert_int_not_equal(parse(&o, err, "--kernel", "k", "--boot-args", args), 0);
+	assert_non_null(strstr(err, "--boot-args"));
+	args[4095] = 0;
+	assert_int_equal(parse(&o, err, "--kernel", "k", "--boot-args", args), 0);
+}
+
+static void test_cli_log_level_and_actions(void **state)
+{
+	struct cli_opts o;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse(&o, err, "--kernel", "k", "--log-level", "Debug"), 0);
+	assert_int_equal(o.log_level, LOG_DEBUG);
+	assert_int_not_equal(parse(&o, err, "--kernel", "k", "--log-level", "loud"), 0);
+	assert_int_equal(parse(&o, err, "--version", NULL, NULL, NULL), 0);
+	assert_int_equal(o.action, CLI_VERSION);
+	assert_int_equal(parse(&o, err, "--help", NULL, NULL, NULL), 0);
+	assert_int_equal(o.action, CLI_HELP);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_cli_defaults),
+	    cmocka_unit_test(test_cli_requires_kernel),
+	    cmocka_unit_test(test_cli_rejects_bad_vcpus),
+	    cmocka_unit_test(test_cli_rejects_bad_mem),
+	    cmocka_unit_test(test_cli_rejects_unknown_option_and_stray_argument),
+	    cmocka_unit_test(test_cli_rejects_overlong_boot_args),
+	    cmocka_unit_test(test_cli_log_level_and_actions),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
