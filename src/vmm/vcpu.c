@@ -366,7 +366,11 @@ static int vcpu_handle_exit(struct vcpu *v)
 		vm_request_exit(v->vm, KILN_EXIT_OK);
 		return 0;
 	case KVM_EXIT_INTERNAL_ERROR:
-		vcpu_report_failure(v, "KVM internal error, suberror", run->internal.suberror);
+		vcpu_report_failure(v,
+				    run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION
+					? "KVM could not emulate an instruction, suberror"
+					: "KVM internal error, suberror",
+				    run->internal.suberror);
 		vm_request_exit(v->vm, KILN_EXIT_VM_FAILURE);
 		return 0;
 	case KVM_EXIT_FAIL_ENTRY:
