@@ -77,16 +77,22 @@ static int kvm_vm_ioctl(struct kvm *k, unsigned long req, unsigned long arg, con
 
 int kvm_create_vm(struct kvm *k)
 {
+	k->vm_fd = ioctl(k->kvm_fd, KVM_CREATE_VM, 0);
+	if (k->vm_fd < 0) {
+		int err = -errno;
+
+		log_err("KVM_CREATE_VM: %s", strerror(errno));
+		return err;
+	}
+	return 0;
+}
+
+int kvm_create_platform(struct kvm *k)
+{
 	struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
 	uint64_t identity = KVM_IDENTITY_MAP_GPA;
 	int err;
 
-	k->vm_fd = ioctl(k->kvm_fd, KVM_CREATE_VM, 0);
-	if (k->vm_fd < 0) {
-		err = -errno;
-		log_err("KVM_CREATE_VM: %s", strerror(errno));
-		return err;
-	}
 	err = kvm_vm_ioctl(k, KVM_SET_TSS_ADDR, KVM_TSS_GPA, "KVM_SET_TSS_ADDR");
 	if (!err && ioctl(k->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_IDENTITY_MAP_ADDR) > 0)
 		err = kvm_vm_ioctl(k, KVM_SET_IDENTITY_MAP_ADDR, (unsigned long)&identity,

@@ -215,6 +215,8 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
 	if (!err)
 		err = kvm_set_memory(&vm->kvm, &vm->gm);
 	if (!err)
+		err = kvm_create_platform(&vm->kvm);
+	if (!err)
 		err = vm_add_devices(vm);
 	if (!err)
 		err = vm_create_vcpus(vm);
