@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * CPL3 side of the test guest: tg_main() is where entry.S iretq's to. It
+ * announces the boot, runs the tests named by ktest=, prints KTEST DONE and
+ * resets through the i8042. tg_panic() is where exceptions end up.
+ */
+#include "bootinfo.h"
+#include "cmdline.h"
+#include "console.h"
+#include "io.h"
+#include "ktest.h"
+#include "lib.h"
+#include "tg_layout.h"
+
+#define I8042_CMD_PORT	0x64
+#define I8042_CMD_RESET 0xfe
+#define KTEST_NAME_MAX	64
+
+struct ktest {
+	const char *name;
+	void (*run)(const struct tg_boot *b, struct ktest_verdict *v);
+	bool in_all;
+};
+
+static const struct ktest ktest_table[] = {
+    {"serial", ktest_serial, true}, {"memsize", ktest_memsize, true},
+    {"cpus", ktest_cpus, true},	    {"cmdline", ktest_cmdline, true},
+    {"cpuid", ktest_cpuid, true},   {"boottimer", ktest_boottimer, true},
+    {"irq", ktest_irq, true},	    {"panic", ktest_panic, false}, /* ends the run */
+};
+
+volatile uint32_t tg_irq_count[TG_NR_VECTORS];
+volatile uint64_t tg_panic_vector, tg_panic_err, tg_panic_rip;
+
+/* Large: kept out of the 16 KiB user stack. */
+static struct tg_boot tg_boot_info;
+
+extern char tg_bss_start[], tg_bss_end[];
+
+void tg_main(uint64_t kind, uint64_t info_pa) __attribute__((noreturn, used));
+void tg_panic(void) __attribute__((noreturn, used));
+
+static __attribute__((noreturn)) void tg_reset(void)
+{
+	con_flush();
+	tg_outb(I8042_CMD_PORT, I8042_CMD_RESET);
+	/* A VMM without the i8042 reset: park at CPL3, where hlt would fault. */
+	for (;;)
+		tg_pause();
+}
+
+struct tg_str *ktest_fail(struct ktest_verdict *v, const char *why)
+{
+	if (v->failed)
+		tg_str_add(&v->reason, "; ");
+	v->failed = true;
+	tg_str_add(&v->reason, why);
+	return &v->reason;
+}
+
+bool ktest_expect(const struct tg_boot *b, const char *key, uint64_t *out, struct ktest_verdict *v)
+{
+	switch (cmdline_get_u64(b->cmdline, key, out)) {
+	case CMDLINE_NUM_OK:
+		return true;
+	case CMDLINE_NUM_ABSENT:
+		ktest_fail(v, "no expectation given");
+		return false;
+	default:
+		tg_str_add(ktest_fail(v, "bad expectation "), key);
+		return false;
+	}
+}
+
+void ktest_info(const char *test)
+{
+	con_puts("KTEST-INFO ");
+	con_puts(test);
+	con_puts(" ");
+}
+
+static void ktest_run_one(const struct tg_boot *b, const struct ktest *t, const char *name,
+			  size_t name_len)
+{
+	struct ktest_verdict v = {.failed = false};
+
+	if (name_len > KTEST_NAME_MAX)
+		name_len = KTEST_NAME_MAX;
+	if (t)
+		t->run(b, &v);
+	else
+		ktest_fail(&v, "unknown test");
+	con_puts("KTEST ");
+	con_write(name, name_len);
+	if (v.failed) {
+		con_puts(" FAIL ");
+		con_put_str(&v.reason);
+		con_puts("\n");
+	} else {
+		con_puts(" PASS\n");
+	}
+}
+
+static void ktest_run_name(const struct tg_boot *b, const char *name, size_t len)
+{
+	size_t i;
+
+	if (tg_span_eq(name, len, "all")) {
+		for (i = 0; i < sizeof(ktest_table) / sizeof(ktest_table[0]); i++) {
+			if (ktest_table[i].in_all)
+				ktest_run_one(b, &ktest_table[i], ktest_table[i].name,
+					      strlen(ktest_table[i].name));
+		}
+		return;
+	}
+	for (i = 0; i < sizeof(ktest_table) / sizeof(ktest_table[0]); i++) {
+		if (tg_span_eq(name, len, ktest_table[i].name)) {
+			ktest_run_one(b, &ktest_table[i], name, len);
+			return;
+		}
+	}
+	ktest_run_one(b, NULL, name, len);
+}
+
+static void ktest_run_list(const struct tg_boot *b)
+{
+	const char *list;
+	size_t len, start = 0, end;
+
+	if (!cmdline_get(b->cmdline, "ktest=", &list, &len)) {
+		con_puts("KTEST-INFO no ktest= on the command line\n");
+		return;
+	}
+	while (start < len) {
+		for (end = start; end < len && list[end] != ','; end++)
+			;
+		if (end > start)
+			ktest_run_name(b, list + start, end - start);
+		start = end + 1;
+	}
+}
+
+void tg_main(uint64_t kind, uint64_t info_pa)
+{
+	/* Loaders zero .bss too, but a reused or odd loader must not matter. */
+	memset(tg_bss_start, 0, (size_t)(tg_bss_end - tg_bss_start));
+	con_init();
+	con_puts(kind == TG_BOOT_PVH ? "KTEST BOOT pvh\n" : "KTEST BOOT linux64\n");
+
+	boot_parse(&tg_boot_info, (int)kind, info_pa);
+	if (tg_boot_info.problem) {
+		con_puts("KTEST-INFO boot ");
+		con_puts(tg_boot_info.problem);
+		con_puts("\n");
+	}
+	ktest_run_list(&tg_boot_info);
+	con_puts("KTEST DONE\n");
+	tg_reset();
+}
+
+void tg_panic(void)
+{
+	con_break_line();
+	con_puts("KTEST PANIC vector=");
+	con_dec(tg_panic_vector);
+	con_puts(" rip=");
+	con_hex(tg_panic_rip);
+	con_puts(" err=");
+	con_hex(tg_panic_err);
+	con_puts("\n");
+	tg_reset();
+}
+
+/* Proves the panic path: #UD at CPL3. Never returns. */
+void ktest_panic(const struct tg_boot *b, struct ktest_verdict *v)
+{
+	(void)b;
+	(void)v;
+	__asm__ volatile("ud2");
+}
