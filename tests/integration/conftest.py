@@ -1,0 +1,171 @@
+# SPDX-License-Identifier: MIT
+"""Shared fixtures for kiln's integration tests.
+
+- ``build_dir``: ``$KILN_BUILD`` or ``<repo>/build``.
+- ``kiln``: path of the kiln binary (the test fails, not skips, if it is missing:
+  ``make integration`` builds it first).
+- ``guest``: ``guest("pvh")`` / ``guest("linux64")`` → test-guest image path.
+- ``run_kiln(args, timeout=30)``: runs kiln with stdin an open pipe (never
+  /dev/null), captures stdout (the guest serial console) and stderr (logs), and
+  returns a ``KilnRun`` with the exit code and the parsed ``KTEST`` lines.
+
+Every test here is skipped, with the reason given, only when /dev/kvm is absent.
+"""
+import os
+import re
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DEFAULT_TIMEOUT = 30
+GUEST_FILES = {"pvh": "testguest.elf", "linux64": "testguest-linux64.elf"}
+
+_KTEST_RESULT = re.compile(r"^KTEST (\S+) (PASS|FAIL)(?: (.*))?$")
+_KTEST_INFO = re.compile(r"^KTEST-INFO (\S+) ?(.*)$")
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.path.exists("/dev/kvm"):
+        return
+    skip = pytest.mark.skip(reason="/dev/kvm is absent: kiln integration tests need KVM")
+    for item in items:
+        if "tests/integration" in str(item.fspath).replace(os.sep, "/"):
+            item.add_marker(skip)
+
+
+@dataclass
+class KilnRun:
+    args: list
+    returncode: int
+    stdout: str
+    stderr: str
+    duration: float
+    results: dict = field(default_factory=dict)  # test name -> (PASS|FAIL, reason)
+    info: dict = field(default_factory=dict)  # test name -> KTEST-INFO text
+    boot: str = None  # "pvh" / "linux64" from "KTEST BOOT ..."
+    done: bool = False
+    panic: str = None  # text after "KTEST PANIC"
+
+    def describe(self):
+        return (f"kiln {' '.join(self.args)}\n-> exit {self.returncode} after "
+                f"{self.duration:.2f}s\n--- stdout ---\n{self.stdout[-4000:]}"
+                f"\n--- stderr ---\n{self.stderr[-4000:]}")
+
+    def error_lines(self):
+        return [l for l in self.stderr.splitlines() if "kiln: error:" in l]
+
+
+def parse_console(run):
+    for raw in run.stdout.splitlines():
+        line = raw.rstrip("\r")
+        if line == "KTEST DONE":
+            run.done = True
+        elif line.startswith("KTEST BOOT "):
+            run.boot = line.split()[2]
+        elif line.startswith("KTEST PANIC"):
+            run.panic = line[len("KTEST PANIC"):].strip()
+        elif (m := _KTEST_RESULT.match(line)):
+            run.results[m.group(1)] = (m.group(2), m.group(3) or "")
+        elif (m := _KTEST_INFO.match(line)):
+            run.info[m.group(1)] = m.group(2)
+    return run
+
+
+class KilnProcess:
+    """A running kiln with its stdin held open; for signal tests."""
+
+    def __init__(self, kiln, args, cwd=None):
+        self.args = list(args)
+        rfd, self._stdin_w = os.pipe()
+        self.t0 = time.monotonic()
+        self.proc = subprocess.Popen([kiln] + self.args, stdin=rfd, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, cwd=cwd)
+        os.close(rfd)
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def finish(self, timeout=DEFAULT_TIMEOUT):
+        """Waits for exit (killing kiln on timeout) and returns (KilnRun, timed_out)."""
+        timed_out = False
+        try:
+            out, err = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            self.proc.kill()
+            out, err = self.proc.communicate()
+        finally:
+            os.close(self._stdin_w)
+        run = KilnRun(self.args, self.proc.returncode, out.decode(errors="replace"),
+                      err.decode(errors="replace"), time.monotonic() - self.t0)
+        return parse_console(run), timed_out
+
+
+@pytest.fixture(scope="session")
+def build_dir():
+    return os.environ.get("KILN_BUILD", os.path.join(REPO, "build"))
+
+
+@pytest.fixture(scope="session")
+def kiln(build_dir):
+    path = os.path.join(build_dir, "kiln")
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"{path} missing: run `make` first (or set KILN_BUILD)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def guest(build_dir):
+    def get(boot="pvh"):
+        path = os.path.join(build_dir, GUEST_FILES[boot])
+        if not os.path.exists(path):
+            pytest.fail(f"{path} missing: run `make testguest`")
+        return path
+    return get
+
+
+@pytest.fixture
+def run_kiln(kiln, tmp_path):
+    """run_kiln(args, timeout=30) -> KilnRun; fails the test on timeout.
+
+    kiln runs in a fresh temporary directory so that a core file would be seen.
+    """
+    def run(args, timeout=DEFAULT_TIMEOUT):
+        p = KilnProcess(kiln, [str(a) for a in args], cwd=tmp_path)
+        r, timed_out = p.finish(timeout)
+        if timed_out:
+            pytest.fail(f"kiln did not exit within {timeout}s\n" + r.describe())
+        return r
+    return run
+
+
+@pytest.fixture
+def start_kiln(kiln, tmp_path):
+    """start_kiln(args) -> KilnProcess (for signal tests); killed at teardown."""
+    procs = []
+
+    def start(args):
+        p = KilnProcess(kiln, [str(a) for a in args], cwd=tmp_path)
+        procs.append(p)
+        return p
+    yield start
+    for p in procs:
+        if p.proc.poll() is None:
+            p.proc.send_signal(signal.SIGKILL)
+            p.proc.wait()
+
+
+def guest_args(image, tests, vcpus=1, mem_mib=128, extra=()):
+    """kiln arguments for one test-guest boot with the expectations filled in."""
+    boot_args = (f"ktest={tests} ktest.mem_mib={mem_mib} ktest.cpus={vcpus} "
+                 f"ktest.cmdline_magic=kiln-42")
+    return ["--kernel", image, "--mem-mib", str(mem_mib), "--vcpus", str(vcpus),
+            "--boot-args", boot_args] + list(extra)
+
+
+def assert_clean_exit(run, code=0):
+    assert run.returncode == code, run.describe()
