@@ -26,6 +26,8 @@
 
 void con_init(void);
 void con_write(const char *s, size_t n);
+/* Guest-chosen text (names, the command line): control bytes become '?'. */
+void con_write_printable(const char *s, size_t n);
 void con_puts(const char *s);
 void con_put_str(const struct tg_str *s);
 void con_dec(uint64_t v);

@@ -91,7 +91,7 @@ static void ktest_run_one(const struct tg_boot *b, const struct ktest *t, const 
 	else
 		ktest_fail(&v, "unknown test");
 	con_puts("KTEST ");
-	con_write(name, name_len);
+	con_write_printable(name, name_len);
 	if (v.failed) {
 		con_puts(" FAIL ");
 		con_put_str(&v.reason);

@@ -15,7 +15,7 @@ void ktest_cmdline(const struct tg_boot *b, struct ktest_verdict *v)
 	size_t len;
 
 	ktest_info("cmdline");
-	con_puts(b->cmdline);
+	con_write_printable(b->cmdline, strlen(b->cmdline));
 	con_puts("\n");
 
 	if (!b->cmdline_terminated)

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * ktest cpus: count the processors the firmware tables announce, from the
- * Intel MP table if there is one, else from the ACPI MADT. Every pointer in
+ * Intel MP table if there is one, else from the ACPI MADT (or only the one
+ * named by ktest.cpus_source=mptable|acpi). Every pointer in
  * those tables is checked against the mapped window and every table's
  * checksum is verified before it is believed.
  */
+#include "cmdline.h"
 #include "console.h"
 #include "io.h"
 #include "ktest.h"
@@ -210,16 +212,30 @@ static long acpi_count(uint64_t madt, struct ktest_verdict *v)
 	return n;
 }
 
+/* ktest.cpus_source=acpi|mptable restricts the search to one source. */
+static bool cpus_source_allowed(const struct tg_boot *b, const char *name)
+{
+	const char *val;
+	size_t len;
+
+	return !cmdline_get(b->cmdline, "ktest.cpus_source=", &val, &len) ||
+	       tg_span_eq(val, len, name);
+}
+
 void ktest_cpus(const struct tg_boot *b, struct ktest_verdict *v)
 {
 	enum cpus_source src = CPUS_NONE;
-	uint64_t mpf = mp_find_floating(), rsdp, madt, want;
+	uint64_t mpf = 0, rsdp = 0, madt = 0, want;
 	long found = -1;
 
+	if (cpus_source_allowed(b, "mptable"))
+		mpf = mp_find_floating();
+	if (!mpf && cpus_source_allowed(b, "acpi") && (rsdp = acpi_find_rsdp(b)) != 0)
+		madt = acpi_find_madt(rsdp);
 	if (mpf) {
 		src = CPUS_MPTABLE;
 		found = mp_count(mpf, v);
-	} else if ((rsdp = acpi_find_rsdp(b)) != 0 && (madt = acpi_find_madt(rsdp)) != 0) {
+	} else if (madt) {
 		src = CPUS_ACPI;
 		found = acpi_count(madt, v);
 	} else {
