@@ -160,6 +160,15 @@ void tg_main(uint64_t kind, uint64_t info_pa)
 
 void tg_panic(void)
 {
+	static unsigned int depth;
+
+	/* A fault while reporting one: try the reset once more, then park. */
+	if (depth++) {
+		if (depth == 2)
+			tg_outb(I8042_CMD_PORT, I8042_CMD_RESET);
+		for (;;)
+			tg_pause();
+	}
 	con_break_line();
 	con_puts("KTEST PANIC vector=");
 	con_dec(tg_panic_vector);
