@@ -141,6 +141,22 @@ def print_table(summary, vmms):
         print(line)
 
 
+def markdown_table(summary, vmms):
+    rows = ["| metric (median) | " + " | ".join(vmms) + (" | kiln/qemu | target |"
+                                                     if len(vmms) == 2 else " |"),
+            "|---|" + "---:|" * len(vmms) + ("---:|---:|" if len(vmms) == 2 else "")]
+    for key, label, unit in METRICS:
+        meds = [summary.get(v, {}).get(key, {}).get("median") for v in vmms]
+        if all(m is None for m in meds):
+            continue
+        row = f"| {label.strip()} ({unit}) | " + " | ".join(fmt(m) for m in meds) + " |"
+        if len(vmms) == 2:
+            ratio = meds[0] / meds[1] if None not in meds and meds[1] else None
+            row += f" {fmt(ratio)} | " + (f"<= {TARGETS[key]}" if key in TARGETS else "") + " |"
+        rows.append(row)
+    return "\n".join(rows)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -162,6 +178,7 @@ def main():
     ap.add_argument("--timeout-ms", type=int, default=10000)
     ap.add_argument("--only", choices=["kiln", "qemu"], help="benchmark one VMM only")
     ap.add_argument("--out", help="write the JSON results here")
+    ap.add_argument("--markdown", action="store_true", help="also print a Markdown table")
     args = ap.parse_args()
 
     if not os.path.exists("/dev/kvm"):
@@ -176,6 +193,7 @@ def main():
     if missing:
         sys.exit(f"boot_bench: missing VMM binary for {', '.join(missing)}")
     timer = build_spawn_timer(build)
+    load_before = [round(x, 2) for x in os.getloadavg()]
 
     raw = {v: {"timing": [], "memory": []} for v in vmms}
     samples = {v: [] for v in vmms}
@@ -216,15 +234,20 @@ def main():
             targets_met[key] = None if m is None else m <= lim
 
     print(f"boot_bench: {args.runs} timing + {args.mem_runs} memory runs per VMM, "
-          f"interleaved; guest {os.path.relpath(args.kernel, REPO)} '{args.boot_args}'")
+          f"interleaved; guest {os.path.relpath(args.kernel, REPO)} '{args.boot_args}'; "
+          f"load average before {load_before[0]}")
     print_table(summary, vmms)
+    if args.markdown:
+        print()
+        print(markdown_table(summary, vmms))
     if any(invalid.values()):
         print(f"invalid runs (excluded): {invalid}")
 
     result = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "host": {"kernel": platform.release(), "machine": platform.machine(),
-                 "cpus": os.cpu_count()},
+                 "cpus": os.cpu_count(), "loadavg_before": load_before,
+                 "loadavg_after": [round(x, 2) for x in os.getloadavg()]},
         "runs": args.runs, "mem_runs": args.mem_runs, "warmup": args.warmup,
         "guest": os.path.relpath(args.kernel, REPO), "boot_args": args.boot_args,
         "mem_mib": args.mem_mib,

@@ -134,14 +134,19 @@ def test_signal_stops_spinning_guest(start_kiln, spin_guest, sig, vcpus):
 
 
 def test_sigterm_right_after_start(start_kiln, guest):
-    """SIGTERM while the VM is being built or the guest is mid-run: exit 0, no crash."""
-    for delay in (0.0, 0.005, 0.02):
+    """SIGTERM while the VM is being built or the guest is mid-run: exit 0, no crash.
+
+    At delay 0 the signal can land before kiln's main() has blocked it (dynamic
+    loader, libc start-up); dying by SIGTERM is then the only possible outcome and
+    is accepted. From a few ms on, kiln must own the signal and exit 0."""
+    for delay in (0.0, 0.002, 0.005, 0.02):
         p = start_kiln(guest_args(guest("pvh"), "all"))
         time.sleep(delay)
         p.signal(signal.SIGTERM)
         run, timed_out = p.finish(timeout=10)
         assert not timed_out, run.describe()
-        assert run.returncode == 0, f"delay {delay}\n" + run.describe()
+        allowed = (0, -signal.SIGTERM) if delay == 0 else (0,)
+        assert run.returncode in allowed, f"SIGTERM after {delay}s\n" + run.describe()
 
 
 def test_stop_and_continue(start_kiln, spin_guest):
