@@ -16,16 +16,15 @@
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
 
 /*
- * Xen PVH note (xen/include/public/elfnote.h). The empty note after it keeps
- * the 4 bytes following the entry zero: QEMU 7.2 reads the entry as a 64-bit
- * value even when n_descsz is 4.
+ * Xen PVH note (xen/include/public/elfnote.h): a 4-byte entry address. QEMU
+ * 7.2 reads 8 bytes for an ELF64 image but passes only the low 32 bits on
+ * (fw_cfg_add_i32), so a 4-byte desc is fine there too.
  */
 	.section .note.Xen, "a", @note
 	.balign 4
 	.long 4, 4, XEN_ELFNOTE_PHYS32_ENTRY
 	.asciz "Xen"
 	.long tg_entry_pvh
-	.long 0, 0, 0
 
 	.section .text.entry, "ax"
 
