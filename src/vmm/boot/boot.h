@@ -37,6 +37,7 @@ enum boot_err {
 	BOOT_ERR_INITRD_TOO_BIG,    /* initrd does not fit between kernel and low RAM top */
 	BOOT_ERR_CMDLINE_TOO_LONG,  /* longer than CMDLINE_MAX_BYTES - 1 or the kernel's limit */
 	BOOT_ERR_NO_MEMORY,	    /* guest RAM too small for the boot structures */
+	BOOT_ERR_ELF_ENTRY,	    /* entry point not inside a loaded segment / above 4 GiB */
 	BOOT_ERR_COUNT
 };
 
