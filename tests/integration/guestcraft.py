@@ -73,7 +73,7 @@ def pvh_elf(code, load_addr=LOAD_ADDR, with_pvh_note=True):
 
 def _phdrs(img):
     e = ELF_HDR.unpack_from(img, 0)
-    phoff, phentsize, phnum = e[6], e[9], e[10]
+    phoff, phentsize, phnum = e[5], e[9], e[10]
     return [(phoff + i * phentsize, PHDR.unpack_from(img, phoff + i * phentsize))
             for i in range(phnum)]
 
@@ -144,3 +144,12 @@ def corrupt_no_segments(img):
     img = bytearray(img)
     struct.pack_into("<H", img, 56, 0)
     return bytes(img)
+
+
+def truncate_in_segment(img):
+    """Cut the file in the middle of its last PT_LOAD segment's file bytes."""
+    loads = [ph for _, ph in _phdrs(img) if ph[0] == PT_LOAD and ph[5] > 1]
+    if not loads:
+        raise ValueError("no PT_LOAD segment with file bytes")
+    last = max(loads, key=lambda ph: ph[2] + ph[5])
+    return img[:last[2] + last[5] // 2]

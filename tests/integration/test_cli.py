@@ -34,8 +34,8 @@ BAD_KERNELS = {
     "text": lambda t, g: _file(t, "text", b"#!/bin/sh\necho this is not a kernel\n" * 50),
     "dev_zero": lambda t, g: "/dev/zero",
     "elf_truncated_100": lambda t, g: _file(t, "trunc.elf", _guest_bytes(g)[:100]),
-    "elf_truncated_half": lambda t, g: _file(
-        t, "half.elf", _guest_bytes(g)[:len(_guest_bytes(g)) // 2]),
+    "elf_truncated_in_segment": lambda t, g: _file(
+        t, "cut.elf", guestcraft.truncate_in_segment(_guest_bytes(g))),
     "elf_huge_filesz": lambda t, g: _file(
         t, "filesz.elf", guestcraft.corrupt_huge_filesz(_guest_bytes(g))),
     "elf_beyond_ram": lambda t, g: _file(
