@@ -5,6 +5,7 @@
  * outcome into an exit status.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -76,17 +77,33 @@ static void main_on_stdin(struct evloop_handler *h, uint32_t events)
 	}
 }
 
+static void main_stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+}
+
+/*
+ * Block the stop signals first thing: one that arrives while the VM is being
+ * built stays pending and is read from the signalfd, so kiln still stops
+ * cleanly. Every vCPU thread inherits the mask.
+ */
+static void main_block_signals(void)
+{
+	sigset_t set;
+
+	main_stop_signals(&set);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
 static int main_setup_loop(struct main_ctx *m)
 {
 	sigset_t set;
 	int err;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	/* Blocked before any thread exists, so every vCPU thread inherits it. */
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	main_stop_signals(&set);
 	err = evloop_init(&m->loop);
 	if (err)
 		return err;
@@ -188,6 +205,7 @@ int main(int argc, char *argv[])
 	int code;
 
 	boot_timer_stamp(&start);
+	main_block_signals();
 	if (cli_parse(argc, argv, &opts, err_msg, sizeof(err_msg))) {
 		fprintf(stderr, "kiln: error: %s (see kiln --help)\n", err_msg);
 		return KILN_EXIT_BAD_CONFIG;
