@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A virtio device as the virtio-mmio transport sees it: one ops table per
+ * device type (blk, rng, ...), and the per-instance state the transport owns.
+ */
+#ifndef KILN_VIRTIO_H
+#define KILN_VIRTIO_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "devices/virtio/queue.h"
+#include "vmm/guest_mem.h"
+#include "vmm/log.h"
+
+/* virtio 1.2 §2.1 device status bits. */
+#define VIRTIO_STATUS_ACKNOWLEDGE 1
+#define VIRTIO_STATUS_DRIVER 2
+#define VIRTIO_STATUS_DRIVER_OK 4
+#define VIRTIO_STATUS_FEATURES_OK 8
+#define VIRTIO_STATUS_NEEDS_RESET 64
+#define VIRTIO_STATUS_FAILED 128
+
+/* §6 reserved feature bits. */
+#define VIRTIO_F_INDIRECT_DESC 28
+#define VIRTIO_F_EVENT_IDX 29
+#define VIRTIO_F_VERSION_1 32
+
+#define VIRTIO_ID_NET 1
+#define VIRTIO_ID_BLOCK 2
+#define VIRTIO_ID_RNG 4
+#define VIRTIO_ID_BALLOON 5
+#define VIRTIO_ID_VSOCK 19
+
+#define VDEV_MAX_QUEUES 4
+
+/* InterruptStatus bits (§4.2.2). */
+#define VIRTIO_INT_USED_RING 1
+#define VIRTIO_INT_CONFIG 2
+
+struct vdev;
+
+struct virtio_dev_ops {
+	const char *name;
+	uint32_t device_id;
+	unsigned int num_queues;
+	uint16_t queue_max_size;
+	/* Device config space: the transport checks off + len <= config_len. */
+	uint32_t config_len;
+	void (*read_config)(struct vdev *d, uint32_t off, uint8_t *data, uint32_t len);
+	void (*write_config)(struct vdev *d, uint32_t off, const uint8_t *data, uint32_t len);
+	/* DRIVER_OK with every ready queue validated; non-zero fails the device. */
+	int (*activate)(struct vdev *d);
+	/* Status written 0: drop in-flight state (queues are reset by the transport). */
+	void (*reset)(struct vdev *d);
+	/* Main thread, device lock held: the driver notified queue @q. */
+	void (*process_queue)(struct vdev *d, unsigned int q);
+};
+
+struct vdev {
+	const struct virtio_dev_ops *ops;
+	void *priv;	      /* the device type's own state (struct blk_dev, ...) */
+	uint64_t features;    /* offered to the driver; VERSION_1 always set */
+	pthread_mutex_t lock; /* vCPU register access vs main-thread queue work */
+	const struct guest_mem *gm;
+	/* Transport registers (§4.2.2). */
+	uint32_t status;
+	uint32_t dev_features_sel;
+	uint32_t drv_features_sel;
+	uint64_t drv_features;
+	uint32_t queue_sel;
+	uint32_t interrupt_status;
+	uint32_t config_generation;
+	struct virtqueue vqs[VDEV_MAX_QUEUES];
+	/* Wiring. */
+	uint64_t mmio_base;
+	unsigned int gsi;
+	int irqfd;			/* eventfd bound to gsi with KVM_IRQFD; -1 in tests */
+	int queue_evt[VDEV_MAX_QUEUES]; /* ioeventfds on QueueNotify; -1 in tests */
+	struct log_ratelimit rl;	/* guest-triggered messages */
+};
+
+/* The device writes @q's used ring; raise the interrupt if the driver wants one. */
+void vdev_notify_used(struct vdev *d, unsigned int q);
+/* Put the device in DEVICE_NEEDS_RESET and tell the driver (config interrupt). */
+void vdev_set_needs_reset(struct vdev *d);
+bool vdev_has_feature(const struct vdev *d, unsigned int bit);
+
+#endif
