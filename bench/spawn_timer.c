@@ -2,7 +2,8 @@
 /*
  * spawn_timer: fork+exec a VMM, read its stdout (the guest serial console)
  * through a pipe and time-stamp, with CLOCK_MONOTONIC, the first line that
- * starts with "KTEST", the "KTEST DONE" line and the child's exit. CPU time and
+ * starts with "KTEST", the "KTEST DONE" line, end of file on the pipe (the
+ * child's exit has closed its fds) and the child's reaping by wait4(). CPU time and
  * peak RSS come from wait4()'s rusage. Used by bench/boot_bench.py so that
  * Python's own start-up and bookkeeping never fall inside a measurement.
  *
@@ -41,7 +42,7 @@ struct mem_sample {
 };
 
 struct result {
-	int64_t first_ns, done_ns, exit_ns;
+	int64_t first_ns, done_ns, eof_ns, exit_ns;
 	int status, timed_out, ktest_lines, pass_lines, fail_lines;
 	struct rusage ru;
 	struct mem_sample mem;
@@ -171,8 +172,10 @@ static void read_console(struct result *r, int fd, FILE *copy, pid_t pid, long s
 		t = now_ns();
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
+		if (n <= 0) {
+			r->eof_ns = t;
 			return;
+		}
 		if (copy)
 			fwrite(buf, 1, (size_t)n, copy);
 		for (ssize_t i = 0; i < n; i++) {
@@ -197,9 +200,10 @@ static int64_t rel_ns(int64_t t, int64_t t0)
 
 static void print_result(const struct result *r, int64_t t0)
 {
-	printf("{\"first_ktest_ns\": %" PRId64 ", \"done_ns\": %" PRId64 ", \"exit_ns\": %" PRId64
-	       ", ",
-	       rel_ns(r->first_ns, t0), rel_ns(r->done_ns, t0), rel_ns(r->exit_ns, t0));
+	printf("{\"first_ktest_ns\": %" PRId64 ", \"done_ns\": %" PRId64 ", \"eof_ns\": %" PRId64
+	       ", \"exit_ns\": %" PRId64 ", ",
+	       rel_ns(r->first_ns, t0), rel_ns(r->done_ns, t0), rel_ns(r->eof_ns, t0),
+	       rel_ns(r->exit_ns, t0));
 	printf("\"exited\": %d, \"exit_code\": %d, \"signal\": %d, \"timed_out\": %d, ",
 	       WIFEXITED(r->status), WIFEXITED(r->status) ? WEXITSTATUS(r->status) : -1,
 	       WIFSIGNALED(r->status) ? WTERMSIG(r->status) : 0, r->timed_out);
@@ -224,7 +228,7 @@ static void usage(void)
 
 int main(int argc, char *argv[])
 {
-	struct result r = {.first_ns = -1, .done_ns = -1, .exit_ns = -1};
+	struct result r = {.first_ns = -1, .done_ns = -1, .eof_ns = -1, .exit_ns = -1};
 	long stop_mib = 0, timeout_ms = 10000;
 	int out[2], in[2], i;
 	FILE *copy = NULL;

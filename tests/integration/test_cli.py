@@ -88,7 +88,9 @@ def test_no_arguments(expect_error):
 
 @pytest.mark.parametrize("case", sorted(BAD_KERNELS))
 def test_bad_kernel(expect_error, tmp_path, guest, case):
-    expect_error(["--kernel", BAD_KERNELS[case](tmp_path, guest)])
+    # The error line itself must say what is wrong with what, not only errno text.
+    path = BAD_KERNELS[case](tmp_path, guest)
+    expect_error(["--kernel", path], needle="kernel")
 
 
 @pytest.mark.parametrize("value", ["0", "33", "abc", "-1", "", "1.5", "4x", "99999999999999999999"])
@@ -116,18 +118,19 @@ def test_boot_args_at_limit_boots(run_kiln, guest):
 
 def test_nonexistent_initrd(expect_error, guest, tmp_path):
     expect_error(["--kernel", guest("pvh"), "--initrd", str(tmp_path / "no-such-initrd")],
-                 needle="initrd|no such")
+                 needle="initrd")
 
 
 def test_directory_initrd(expect_error, guest, tmp_path):
-    expect_error(["--kernel", guest("pvh"), "--initrd", str(tmp_path)])
+    expect_error(["--kernel", guest("pvh"), "--initrd", str(tmp_path)], needle="initrd")
 
 
 def test_huge_initrd_for_small_ram(expect_error, guest, tmp_path):
     big = tmp_path / "big.initrd"
     with open(big, "wb") as f:
         f.truncate(64 << 20)  # sparse: 64 MiB of zeros cannot fit a 16 MiB guest
-    expect_error(["--kernel", guest("pvh"), "--mem-mib", "16", "--initrd", str(big)])
+    expect_error(["--kernel", guest("pvh"), "--mem-mib", "16", "--initrd", str(big)],
+                 needle="initrd")
 
 
 @pytest.mark.parametrize("args", [
@@ -145,15 +148,17 @@ def test_bad_options(expect_error, guest, args):
 
 
 def test_serial_out_unwritable(expect_error, guest, tmp_path):
-    expect_error(["--kernel", guest("pvh"), "--serial-out", str(tmp_path / "no" / "dir")])
+    expect_error(["--kernel", guest("pvh"), "--serial-out", str(tmp_path / "no" / "dir")],
+                 needle="serial-out")
 
 
 def test_kvm_dev_missing(expect_error, guest, tmp_path):
-    expect_error(["--kernel", guest("pvh"), "--kvm-dev", str(tmp_path / "no-kvm")])
+    expect_error(["--kernel", guest("pvh"), "--kvm-dev", str(tmp_path / "no-kvm")],
+                 needle="kvm")
 
 
 def test_kvm_dev_not_kvm(expect_error, guest):
-    expect_error(["--kernel", guest("pvh"), "--kvm-dev", "/dev/null"])
+    expect_error(["--kernel", guest("pvh"), "--kvm-dev", "/dev/null"], needle="kvm")
 
 
 def test_version(run_kiln):
