@@ -53,6 +53,8 @@ static enum boot_err elf_check_load(const struct guest_mem *gm, const Elf64_Phdr
 		return BOOT_ERR_SEG_SIZES;
 	if (__builtin_add_overflow(ph->p_offset, ph->p_filesz, &file_end) || file_end > len)
 		return BOOT_ERR_SEG_FILE_RANGE;
+	if (ph->p_memsz == 0)
+		return BOOT_OK; /* occupies nothing; linkers emit such segments */
 	/*
 	 * Low RAM only: the kernel runs from the 0-4 GiB identity map and the
 	 * initrd is placed above it in the same region. gm_ptr() rejects the
@@ -119,7 +121,6 @@ static enum boot_err elf_scan_phdrs(const struct guest_mem *gm, const Elf64_Ehdr
 			err = elf_scan_note(info, &ph, img, len);
 		} else if (ph.p_type == PT_LOAD) {
 			err = elf_check_load(gm, &ph, len);
-			/* An empty PT_LOAD occupies nothing; linkers emit them. */
 			if (err == BOOT_OK && ph.p_memsz != 0)
 				err = elf_add_load(info, &ph);
 		}
@@ -129,26 +130,41 @@ static enum boot_err elf_scan_phdrs(const struct guest_mem *gm, const Elf64_Ehdr
 	return err;
 }
 
+/* Physical address of @want if it is file-backed code of a loaded segment. */
+static int elf_find_entry(const struct elf_info *info, uint64_t want, int virt, uint64_t *entry)
+{
+	for (unsigned int i = 0; i < info->nr_load; i++) {
+		const struct elf_seg *s = &info->load[i];
+		uint64_t base = virt ? s->vaddr : s->paddr;
+
+		if (want >= base && want - base < s->filesz) {
+			*entry = s->paddr + (want - base); /* < paddr + memsz: in RAM */
+			return 1;
+		}
+	}
+	return 0;
+}
+
 /*
- * The entry must be file-backed code of a loaded segment. vmlinux links at a
- * virtual address (0xffffffff81000000+), so the 64-bit entry is translated
- * through the segment holding it; the PVH note already gives a physical one.
+ * The PVH note gives a physical entry. Linux links vmlinux with
+ * ENTRY(phys_startup_64), a physical e_entry (arch/x86/kernel/vmlinux.lds.S),
+ * but other linkers leave the virtual one (0xffffffff81000000+): that is
+ * translated through the segment holding it.
  */
 static enum boot_err elf_resolve_entry(const struct elf_info *info, uint64_t e_entry,
 				       uint64_t *entry)
 {
-	for (unsigned int i = 0; i < info->nr_load; i++) {
-		const struct elf_seg *s = &info->load[i];
-		uint64_t base = info->has_pvh ? s->paddr : s->vaddr;
-		uint64_t want = info->has_pvh ? info->pvh_entry : e_entry;
+	int found;
 
-		if (want < base || want - base >= s->filesz)
-			continue;
-		*entry = s->paddr + (want - base); /* < paddr + memsz: in RAM */
-		/* Boot page tables map 0-4 GiB; PVH enters in 32-bit mode. */
-		return *entry < MMIO_GAP_END_GPA ? BOOT_OK : BOOT_ERR_ELF_ENTRY;
-	}
-	return BOOT_ERR_ELF_ENTRY;
+	if (info->has_pvh)
+		found = elf_find_entry(info, info->pvh_entry, 0, entry);
+	else
+		found = elf_find_entry(info, e_entry, 0, entry) ||
+			elf_find_entry(info, e_entry, 1, entry);
+	/* Boot page tables map 0-4 GiB; PVH enters in 32-bit mode. */
+	if (!found || *entry >= MMIO_GAP_END_GPA)
+		return BOOT_ERR_ELF_ENTRY;
+	return BOOT_OK;
 }
 
 static enum boot_err elf_copy_segments(const struct guest_mem *gm, const struct elf_info *info,
