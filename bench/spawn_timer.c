@@ -7,7 +7,8 @@
  * peak RSS come from wait4()'s rusage. Used by bench/boot_bench.py so that
  * Python's own start-up and bookkeeping never fall inside a measurement.
  *
- *   spawn_timer [--stop-at-first MEM_MIB] [--timeout-ms N] [--serial FILE] -- CMD [ARG...]
+ *   spawn_timer [--stop-at-first MEM_MIB [--smaps-copy FILE]] [--timeout-ms N]
+ *               [--serial FILE] -- CMD [ARG...]
  *
  * --stop-at-first: when the first KTEST line arrives, SIGSTOP the child, read
  * VmHWM/VmRSS from /proc/PID/status and the resident size of its guest-RAM
@@ -39,6 +40,8 @@
 struct mem_sample {
 	int ok;
 	long hwm_kib, rss_kib, guest_rss_kib, guest_size_kib;
+	/* Over every mapping except the guest RAM: proportional and private sizes. */
+	long pss_kib, private_kib, anon_kib;
 };
 
 struct result {
@@ -89,6 +92,9 @@ static void smaps_guest_rss(pid_t pid, long mem_mib, struct mem_sample *m)
 		return;
 	m->guest_rss_kib = 0;
 	m->guest_size_kib = 0;
+	m->pss_kib = 0;
+	m->private_kib = 0;
+	m->anon_kib = 0;
 	while (fgets(line, sizeof(line), f)) {
 		char name[256] = "";
 
@@ -105,8 +111,34 @@ static void smaps_guest_rss(pid_t pid, long mem_mib, struct mem_sample *m)
 		}
 		if (in_guest && strncmp(line, "Rss:", 4) == 0)
 			m->guest_rss_kib += strtol(line + 4, NULL, 10);
+		if (in_guest)
+			continue;
+		if (strncmp(line, "Pss:", 4) == 0)
+			m->pss_kib += strtol(line + 4, NULL, 10);
+		else if (strncmp(line, "Private_Clean:", 14) == 0)
+			m->private_kib += strtol(line + 14, NULL, 10);
+		else if (strncmp(line, "Private_Dirty:", 14) == 0)
+			m->private_kib += strtol(line + 14, NULL, 10);
+		else if (strncmp(line, "Anonymous:", 10) == 0)
+			m->anon_kib += strtol(line + 10, NULL, 10);
 	}
 	fclose(f);
+}
+
+static const char *smaps_copy_path;
+
+static void copy_file(const char *from, const char *to)
+{
+	char buf[4096];
+	FILE *in = fopen(from, "r"), *out = fopen(to, "w");
+	size_t n;
+
+	while (in && out && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+		fwrite(buf, 1, n, out);
+	if (in)
+		fclose(in);
+	if (out)
+		fclose(out);
 }
 
 static void sample_memory(pid_t pid, long mem_mib, struct mem_sample *m)
@@ -122,6 +154,10 @@ static void sample_memory(pid_t pid, long mem_mib, struct mem_sample *m)
 	m->hwm_kib = status_field_kib(path, "VmHWM:");
 	m->rss_kib = status_field_kib(path, "VmRSS:");
 	smaps_guest_rss(pid, mem_mib, m);
+	if (smaps_copy_path) {
+		snprintf(path, sizeof(path), "/proc/%d/smaps", (int)pid);
+		copy_file(path, smaps_copy_path);
+	}
 	m->ok = m->hwm_kib >= 0 && m->guest_size_kib > 0;
 	kill(pid, SIGCONT);
 }
@@ -214,15 +250,17 @@ static void print_result(const struct result *r, int64_t t0)
 	       (long)r->ru.ru_stime.tv_sec * 1000000L + (long)r->ru.ru_stime.tv_usec,
 	       r->ru.ru_maxrss);
 	printf("\"mem_ok\": %d, \"hwm_kib\": %ld, \"rss_kib\": %ld, \"guest_rss_kib\": %ld, "
-	       "\"guest_size_kib\": %ld}\n",
+	       "\"guest_size_kib\": %ld, ",
 	       r->mem.ok, r->mem.hwm_kib, r->mem.rss_kib, r->mem.guest_rss_kib,
 	       r->mem.guest_size_kib);
+	printf("\"pss_kib\": %ld, \"private_kib\": %ld, \"anon_kib\": %ld}\n", r->mem.pss_kib,
+	       r->mem.private_kib, r->mem.anon_kib);
 }
 
 static void usage(void)
 {
 	fprintf(stderr, "usage: spawn_timer [--stop-at-first MEM_MIB] [--timeout-ms N] "
-			"[--serial FILE] -- CMD [ARG...]\n");
+			"[--smaps-copy FILE] [--serial FILE] -- CMD [ARG...]\n");
 	exit(2);
 }
 
@@ -242,6 +280,8 @@ int main(int argc, char *argv[])
 			stop_mib = strtol(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--timeout-ms") == 0)
 			timeout_ms = strtol(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--smaps-copy") == 0)
+			smaps_copy_path = argv[++i];
 		else if (strcmp(argv[i], "--serial") == 0)
 			copy = fopen(argv[++i], "w");
 		else
