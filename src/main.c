@@ -190,7 +190,7 @@ static int main_build_vm(struct main_ctx *m, const struct cli_opts *o)
 		return -EINVAL;
 	err = vm_build(&m->vm, &cfg);
 	if (err)
-		fprintf(stderr, "kiln: error: cannot build the VM: %s\n", strerror(-err));
+		fprintf(stderr, "kiln: error: %s\n", m->vm.error[0] ? m->vm.error : strerror(-err));
 	return err;
 }
 

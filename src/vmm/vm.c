@@ -7,6 +7,8 @@
 #include "vmm/vm.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,12 +22,26 @@
 /* Kernels and initrds larger than this are refused before mapping. */
 #define VM_MAX_IMAGE_BYTES (1ULL << 30)
 
+/* Record why the build failed (first reason wins); main() prints it once. */
+__attribute__((format(printf, 3, 4))) static int vm_fail(struct vm *vm, int err, const char *fmt,
+							 ...)
+{
+	va_list ap;
+
+	if (!vm->error[0]) {
+		va_start(ap, fmt);
+		vsnprintf(vm->error, sizeof(vm->error), fmt, ap);
+		va_end(ap);
+	}
+	return err;
+}
+
 struct vm_file {
 	const uint8_t *data;
 	size_t len;
 };
 
-static int vm_map_file(const char *what, const char *path, struct vm_file *f)
+static int vm_map_file(struct vm *vm, const char *what, const char *path, struct vm_file *f)
 {
 	struct stat st;
 	int fd, err = 0;
@@ -36,23 +52,20 @@ static int vm_map_file(const char *what, const char *path, struct vm_file *f)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		err = -errno;
-		log_err("cannot open %s %s: %s", what, path, strerror(errno));
-		return err;
+		return vm_fail(vm, err, "cannot open %s %s: %s", what, path, strerror(errno));
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		log_err("%s %s is not a regular file", what, path);
-		err = -EINVAL;
+		err = vm_fail(vm, -EINVAL, "%s %s is not a regular file", what, path);
 	} else if (st.st_size == 0) {
-		log_err("%s %s is empty", what, path);
-		err = -EINVAL;
+		err = vm_fail(vm, -EINVAL, "%s %s is empty", what, path);
 	} else if ((uint64_t)st.st_size > VM_MAX_IMAGE_BYTES) {
-		log_err("%s %s is larger than %llu bytes", what, path, VM_MAX_IMAGE_BYTES);
-		err = -EFBIG;
+		err = vm_fail(vm, -EFBIG, "%s %s is larger than %llu bytes", what, path,
+			      VM_MAX_IMAGE_BYTES);
 	} else {
 		p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 		if (p == MAP_FAILED) {
-			err = -errno;
-			log_err("cannot map %s %s: %s", what, path, strerror(errno));
+			err = vm_fail(vm, -errno, "cannot map %s %s: %s", what, path,
+				      strerror(errno));
 		} else {
 			f->data = p;
 			f->len = (size_t)st.st_size;
@@ -69,12 +82,11 @@ static void vm_unmap_file(struct vm_file *f)
 	f->data = NULL;
 }
 
-static int vm_check_boot_err(enum boot_err e, const char *what, const char *path)
+static int vm_check_boot_err(struct vm *vm, enum boot_err e, const char *what, const char *path)
 {
 	if (e == BOOT_OK)
 		return 0;
-	log_err("%s %s: %s", what, path, boot_err_str(e));
-	return -EINVAL;
+	return vm_fail(vm, -EINVAL, "%s %s: %s", what, path, boot_err_str(e));
 }
 
 /* Kernel, initrd, command line and the protocol's boot structures. */
@@ -85,40 +97,42 @@ static int vm_load_guest(struct vm *vm)
 	const char *args = vm->cfg.boot_args;
 	int err;
 
-	err = vm_map_file("kernel", vm->cfg.kernel_path, &kernel);
+	err = vm_map_file(vm, "kernel", vm->cfg.kernel_path, &kernel);
 	if (err)
 		return err;
-	err = vm_check_boot_err(boot_load_kernel(&vm->gm, kernel.data, kernel.len, &vm->image),
+	err = vm_check_boot_err(vm, boot_load_kernel(&vm->gm, kernel.data, kernel.len, &vm->image),
 				"kernel", vm->cfg.kernel_path);
 	vm_unmap_file(&kernel);
 	if (!err && vm->cfg.initrd_path) {
-		err = vm_map_file("initrd", vm->cfg.initrd_path, &initrd);
+		err = vm_map_file(vm, "initrd", vm->cfg.initrd_path, &initrd);
 		if (!err)
-			err = vm_check_boot_err(initrd_place(&vm->gm, &vm->image, initrd.data,
+			err = vm_check_boot_err(vm,
+						initrd_place(&vm->gm, &vm->image, initrd.data,
 							     initrd.len, &in.initrd_gpa),
 						"initrd", vm->cfg.initrd_path);
 		in.initrd_len = initrd.len;
 		vm_unmap_file(&initrd);
 	}
 	if (!err)
-		err = vm_check_boot_err(cmdline_write(&vm->gm, args, vm->image.cmdline_max),
+		err = vm_check_boot_err(vm, cmdline_write(&vm->gm, args, vm->image.cmdline_max),
 					"boot args for", vm->cfg.kernel_path);
 	if (err)
 		return err;
 	in.cmdline_len = (uint32_t)strlen(args);
 	if (vm->image.proto == BOOT_PROTO_PVH)
-		err = vm_check_boot_err(pvh_write_start_info(&vm->gm, &in), "PVH start info for",
-					vm->cfg.kernel_path);
+		err = vm_check_boot_err(vm, pvh_write_start_info(&vm->gm, &in),
+					"PVH start info for", vm->cfg.kernel_path);
 	else
-		err = vm_check_boot_err(linux64_write_zero_page(&vm->gm, &vm->image, &in),
+		err = vm_check_boot_err(vm, linux64_write_zero_page(&vm->gm, &vm->image, &in),
 					"zero page for", vm->cfg.kernel_path);
 	if (!err)
-		err = vm_check_boot_err(linux64_write_page_tables(&vm->gm), "page tables for",
+		err = vm_check_boot_err(vm, linux64_write_page_tables(&vm->gm), "page tables for",
 					vm->cfg.kernel_path);
 	if (!err)
-		err = vm_check_boot_err(boot_write_gdt(&vm->gm), "GDT for", vm->cfg.kernel_path);
+		err =
+		    vm_check_boot_err(vm, boot_write_gdt(&vm->gm), "GDT for", vm->cfg.kernel_path);
 	if (!err)
-		err = vm_check_boot_err(mptable_write(&vm->gm, vm->cfg.vcpus), "MP table for",
+		err = vm_check_boot_err(vm, mptable_write(&vm->gm, vm->cfg.vcpus), "MP table for",
 					vm->cfg.kernel_path);
 	return err;
 }
@@ -164,8 +178,8 @@ static int vm_add_devices(struct vm *vm)
 		err = bus_register(&vm->mmio, BOOT_TIMER_GPA, BOOT_TIMER_BYTES, &boot_timer_bus_ops,
 				   &vm->boot_timer, "boot-timer");
 	if (err)
-		log_err("registering legacy devices: %s", strerror(-err));
-	return err;
+		return vm_fail(vm, err, "registering legacy devices: %s", strerror(-err));
+	return 0;
 }
 
 static int vm_create_vcpus(struct vm *vm)
@@ -196,22 +210,20 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
 	vm->kvm.kvm_fd = vm->kvm.vm_fd = -1;
 	vm->exit_code = -1;
 	vm->exit_evt = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (vm->exit_evt < 0) {
-		err = -errno;
-		log_err("eventfd: %s", strerror(errno));
-		return err;
-	}
+	if (vm->exit_evt < 0)
+		return vm_fail(vm, -errno, "eventfd: %s", strerror(errno));
 	err = gm_map(&vm->gm, cfg->mem_mib << 20);
-	if (err) {
-		log_err("cannot map %llu MiB of guest memory: %s", (unsigned long long)cfg->mem_mib,
-			strerror(-err));
-		return err;
-	}
+	if (err)
+		return vm_fail(vm, err, "cannot map %llu MiB of guest memory: %s",
+			       (unsigned long long)cfg->mem_mib, strerror(-err));
 	err = vm_load_guest(vm);
-	if (!err)
-		err = kvm_open(&vm->kvm, cfg->kvm_path);
-	if (!err)
-		err = kvm_create_vm(&vm->kvm);
+	if (err)
+		return err;
+	err = kvm_open(&vm->kvm, cfg->kvm_path);
+	if (err)
+		return vm_fail(vm, err, "cannot use the KVM device %s: %s", cfg->kvm_path,
+			       strerror(-err));
+	err = kvm_create_vm(&vm->kvm);
 	if (!err)
 		err = kvm_set_memory(&vm->kvm, &vm->gm);
 	if (!err)
@@ -220,7 +232,10 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
 		err = vm_add_devices(vm);
 	if (!err)
 		err = vm_create_vcpus(vm);
-	return err;
+	if (err)
+		return vm_fail(vm, err, "KVM set-up failed: %s (see the log above)",
+			       strerror(-err));
+	return 0;
 }
 
 int vm_start(struct vm *vm)

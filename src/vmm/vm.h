@@ -53,9 +53,13 @@ struct vm {
 	int exit_evt;	   /* eventfd the main loop waits on; written on exit request */
 	int exit_code;	   /* first requested exit code; -1 while running (atomic) */
 	int stopping;	   /* set once; vCPU threads leave their loop (atomic) */
+	char error[256];   /* why vm_build() failed: one line naming the culprit */
 };
 
-/* Validate @cfg and build everything up to, not including, running vCPUs. */
+/*
+ * Validate @cfg and build everything up to, not including, running vCPUs.
+ * On failure vm->error says why in one line naming the culprit.
+ */
 int vm_build(struct vm *vm, const struct vm_config *cfg);
 int vm_start(struct vm *vm);
 /* Ask the main loop to stop the VM with @code; the first request wins. */
