@@ -45,6 +45,10 @@ int kvm_open(struct kvm *k, const char *dev_path)
 		return err;
 	}
 	version = ioctl(k->kvm_fd, KVM_GET_API_VERSION, 0);
+	if (version < 0) {
+		log_err("%s is not a KVM device: %s", dev_path, strerror(errno));
+		return -ENOTTY;
+	}
 	if (version != KVM_EXPECTED_API_VERSION) {
 		log_err("KVM API version %d, need %d", version, KVM_EXPECTED_API_VERSION);
 		return -ENOTSUP;
