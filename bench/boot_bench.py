@@ -21,6 +21,7 @@ import datetime
 import json
 import os
 import platform
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -259,7 +260,8 @@ def main():
         "runs": args.runs, "mem_runs": args.mem_runs, "warmup": args.warmup,
         "guest": os.path.relpath(args.kernel, REPO), "boot_args": args.boot_args,
         "mem_mib": args.mem_mib,
-        "commands": {v: " ".join(cmds[v]) for v in vmms},
+        "commands": {v: " ".join(shlex.quote(os.path.relpath(a, REPO) if a.startswith(REPO + "/")
+                                             else a) for a in cmds[v]) for v in vmms},
         "medians": {v: {k: s["median"] for k, s in summary[v].items()} for v in vmms},
         "summary": summary,
         "ratios_kiln_over_qemu": ratios,
