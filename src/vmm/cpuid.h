@@ -18,7 +18,7 @@
  * timer unless supported, no monitor/mwait, no PMU (leaf 0xa zeroed), leaf 6
  * thermal/power bits cleared. Returns the possibly changed count.
  */
-unsigned int cpuid_normalise(struct kvm_cpuid_entry2 *entries, unsigned int n,
-			     unsigned int max, unsigned int vcpu_index, unsigned int nr_vcpus);
+unsigned int cpuid_normalise(struct kvm_cpuid_entry2 *entries, unsigned int n, unsigned int max,
+			     unsigned int vcpu_index, unsigned int nr_vcpus);
 
 #endif
