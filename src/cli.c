@@ -21,6 +21,8 @@ enum {
 	OPT_SERIAL_OUT,
 	OPT_LOG_LEVEL,
 	OPT_KVM_DEV,
+	OPT_DRIVE,
+	OPT_RNG,
 	OPT_VERSION,
 	OPT_HELP,
 };
@@ -34,6 +36,8 @@ static const struct option cli_options[] = {
     {"serial-out", required_argument, NULL, OPT_SERIAL_OUT},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"kvm-dev", required_argument, NULL, OPT_KVM_DEV},
+    {"drive", required_argument, NULL, OPT_DRIVE},
+    {"rng", no_argument, NULL, OPT_RNG},
     {"version", no_argument, NULL, OPT_VERSION},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
@@ -95,6 +99,79 @@ static int cli_set_value(struct cli_opts *o, int opt, const char *arg, char *err
 	}
 }
 
+static bool cli_id_valid(const char *id)
+{
+	size_t n = strlen(id);
+
+	if (n == 0 || n > CLI_DRIVE_ID_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = id[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_'))
+			return false;
+	}
+	return true;
+}
+
+static int cli_drive_option(struct cli_drive *d, const char *opt, char *err, size_t len)
+{
+	if (!strcmp(opt, "ro"))
+		d->read_only = true;
+	else if (!strcmp(opt, "root"))
+		d->is_root = true;
+	else if (!strcmp(opt, "direct"))
+		d->direct = true;
+	else if (!strcmp(opt, "cache=unsafe"))
+		d->cache_unsafe = true;
+	else if (!strcmp(opt, "cache=writeback"))
+		d->cache_unsafe = false;
+	else if (!strncmp(opt, "id=", 3) && cli_id_valid(opt + 3))
+		snprintf(d->id, sizeof(d->id), "%s", opt + 3);
+	else if (!strncmp(opt, "id=", 3))
+		return cli_fail(err, len, "--drive id must match [A-Za-z0-9_]{1,64}, got '%s'",
+				opt + 3);
+	else
+		return cli_fail(err, len,
+				"--drive option '%s' unknown (id=ID, ro, root, direct, "
+				"cache=unsafe|writeback)",
+				opt);
+	return 0;
+}
+
+/* PATH[,id=ID][,ro][,root][,direct][,cache=unsafe|writeback] */
+static int cli_parse_drive(struct cli_opts *o, const char *arg, char *err, size_t len)
+{
+	char buf[CLI_PATH_MAX + 256];
+	struct cli_drive *d;
+	char *save = NULL, *tok;
+
+	if (o->nr_drives == CLI_MAX_DRIVES)
+		return cli_fail(err, len, "at most %d --drive options", CLI_MAX_DRIVES);
+	if (strlen(arg) >= sizeof(buf) || arg[0] == ',' || arg[0] == 0)
+		return cli_fail(err, len, "--drive needs PATH[,options], got '%.64s'", arg);
+	snprintf(buf, sizeof(buf), "%s", arg);
+	d = &o->drives[o->nr_drives];
+	memset(d, 0, sizeof(*d));
+	tok = strtok_r(buf, ",", &save);
+	if (strlen(tok) >= sizeof(d->path))
+		return cli_fail(err, len, "%s", "--drive path is too long");
+	snprintf(d->path, sizeof(d->path), "%s", tok);
+	snprintf(d->id, sizeof(d->id), "drive%u", o->nr_drives);
+	while ((tok = strtok_r(NULL, ",", &save)))
+		if (cli_drive_option(d, tok, err, len))
+			return -EINVAL;
+	for (unsigned int i = 0; i < o->nr_drives; i++) {
+		if (!strcmp(o->drives[i].id, d->id))
+			return cli_fail(err, len, "--drive id '%s' is used twice", d->id);
+		if (d->is_root && o->drives[i].is_root)
+			return cli_fail(err, len, "%s", "only one --drive may be the root");
+	}
+	o->nr_drives++;
+	return 0;
+}
+
 static void cli_defaults(struct cli_opts *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -129,6 +206,13 @@ int cli_parse(int argc, char *const argv[], struct cli_opts *o, char *err, size_
 			break;
 		case OPT_KVM_DEV:
 			o->kvm_path = optarg;
+			break;
+		case OPT_DRIVE:
+			if (cli_parse_drive(o, optarg, err, err_len))
+				return -EINVAL;
+			break;
+		case OPT_RNG:
+			o->rng = true;
 			break;
 		case OPT_VERSION:
 			o->action = CLI_VERSION;
@@ -170,6 +254,10 @@ void cli_usage(int fd)
 		"  --serial-out PATH   write the guest console to PATH instead of stdout\n"
 		"  --log-level L       error, warn, info or debug (default warn)\n"
 		"  --kvm-dev PATH      KVM device (default /dev/kvm)\n"
+		"  --drive PATH[,id=ID][,ro][,root][,direct][,cache=unsafe]\n"
+		"                      virtio-blk drive (repeatable); root appends\n"
+		"                      root=/dev/vdX to the command line\n"
+		"  --rng               virtio-rng device fed by getrandom()\n"
 		"  --version           print the version and exit\n"
 		"  --help              print this help and exit\n"
 		"\n"

@@ -6,12 +6,27 @@
 #ifndef KILN_CLI_H
 #define KILN_CLI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define CLI_MAX_MEM_MIB (1ULL << 20) /* 1 TiB: far above any host kiln runs on */
 
 enum cli_action { CLI_RUN, CLI_HELP, CLI_VERSION };
+
+/* virtio-mmio devices get GSIs 5..23: at most 19, one of them maybe the rng. */
+#define CLI_MAX_DRIVES	 16
+#define CLI_DRIVE_ID_MAX 64
+#define CLI_PATH_MAX	 4096
+
+struct cli_drive {
+	char path[CLI_PATH_MAX];
+	char id[CLI_DRIVE_ID_MAX + 1]; /* [A-Za-z0-9_]{1,64}; default "drive<N>" */
+	bool read_only;
+	bool cache_unsafe; /* no FLUSH feature: the guest's flushes are not durable */
+	bool direct;	   /* O_DIRECT on the backing file */
+	bool is_root;	   /* append root=/dev/vdX to the kernel command line */
+};
 
 struct cli_opts {
 	enum cli_action action;
@@ -23,6 +38,9 @@ struct cli_opts {
 	int log_level;
 	unsigned int vcpus;
 	uint64_t mem_mib;
+	struct cli_drive drives[CLI_MAX_DRIVES];
+	unsigned int nr_drives;
+	bool rng;
 };
 
 /* 0 on success; -EINVAL with a one-line reason in @err otherwise. */

@@ -120,6 +120,59 @@ static void test_cli_log_level_and_actions(void **state)
 	assert_int_equal(o.action, CLI_HELP);
 }
 
+static void test_cli_drive_options_parsed(void **state)
+{
+	char *argv_rng[] = {"kiln",  "--kernel=k", "--drive", "/b,cache=unsafe,direct",
+			    "--rng", NULL};
+	struct cli_opts o;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse(&o, err, "--kernel", "k", "--drive", "/tmp/a.img,id=root_1,ro,root"),
+			 0);
+	assert_int_equal(o.nr_drives, 1);
+	assert_string_equal(o.drives[0].path, "/tmp/a.img");
+	assert_string_equal(o.drives[0].id, "root_1");
+	assert_true(o.drives[0].read_only);
+	assert_true(o.drives[0].is_root);
+	assert_false(o.drives[0].cache_unsafe);
+	assert_int_equal(cli_parse(5, argv_rng, &o, err, sizeof(err)), 0);
+	assert_true(o.drives[0].cache_unsafe);
+	assert_true(o.drives[0].direct);
+	assert_string_equal(o.drives[0].id, "drive0");
+	assert_true(o.rng);
+}
+
+static void test_cli_rejects_bad_drives(void **state)
+{
+	static const char *const bad[] = {
+	    "", ",ro", "/a,bogus", "/a,id=", "/a,id=bad-id!", "/a,cache=none", "/a,id=x/y"};
+	struct cli_opts o;
+	char err[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_not_equal(parse(&o, err, "--kernel", "k", "--drive", bad[i]), 0);
+		assert_non_null(strstr(err, "--drive"));
+	}
+}
+
+static void test_cli_rejects_duplicate_ids_and_two_roots(void **state)
+{
+	char *argv_dup[] = {"kiln",    "--kernel", "k",	      "--drive",
+			    "/a,id=x", "--drive",  "/b,id=x", NULL};
+	char *argv_root[] = {"kiln",	"--kernel", "k",       "--drive",
+			     "/a,root", "--drive",  "/b,root", NULL};
+	struct cli_opts o;
+	char err[256];
+
+	(void)state;
+	assert_int_not_equal(cli_parse(7, argv_dup, &o, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "twice"));
+	assert_int_not_equal(cli_parse(7, argv_root, &o, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "root"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -130,6 +183,9 @@ int main(void)
 	    cmocka_unit_test(test_cli_rejects_unknown_option_and_stray_argument),
 	    cmocka_unit_test(test_cli_rejects_overlong_boot_args),
 	    cmocka_unit_test(test_cli_log_level_and_actions),
+	    cmocka_unit_test(test_cli_drive_options_parsed),
+	    cmocka_unit_test(test_cli_rejects_bad_drives),
+	    cmocka_unit_test(test_cli_rejects_duplicate_ids_and_two_roots),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
