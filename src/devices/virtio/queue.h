@@ -13,16 +13,16 @@
 
 #include "vmm/guest_mem.h"
 
-#define VQ_MAX_SIZE 1024	/* largest queue any kiln device offers */
-#define VQ_MAX_SEGS 256		/* segments handed to a device per chain */
+#define VQ_MAX_SIZE 1024 /* largest queue any kiln device offers */
+#define VQ_MAX_SEGS 256	 /* segments handed to a device per chain */
 
 /* virtio 1.2 §2.7.5 descriptor flags. */
-#define VRING_DESC_F_NEXT 1
-#define VRING_DESC_F_WRITE 2
+#define VRING_DESC_F_NEXT     1
+#define VRING_DESC_F_WRITE    2
 #define VRING_DESC_F_INDIRECT 4
 /* §2.7.6, §2.7.8: suppress notifications / interrupts. */
 #define VRING_AVAIL_F_NO_INTERRUPT 1
-#define VRING_USED_F_NO_NOTIFY 1
+#define VRING_USED_F_NO_NOTIFY	   1
 
 struct vring_desc {
 	uint64_t addr;
@@ -39,7 +39,7 @@ struct vq_seg {
 };
 
 struct vq_chain {
-	uint16_t head;		/* descriptor index to return on the used ring */
+	uint16_t head; /* descriptor index to return on the used ring */
 	unsigned int nsegs;
 	uint64_t readable_bytes;
 	uint64_t writable_bytes;
@@ -49,23 +49,23 @@ struct vq_chain {
 /* Why a chain or a ring was refused: one value per rule. */
 enum vq_err {
 	VQ_OK = 0,
-	VQ_EMPTY,		   /* nothing new on the avail ring */
-	VQ_ERR_NOT_READY,	   /* queue not activated, or broken */
-	VQ_ERR_AVAIL_JUMP,	   /* avail->idx moved by more than the queue size */
-	VQ_ERR_HEAD_RANGE,	   /* head index >= queue size */
-	VQ_ERR_NEXT_RANGE,	   /* next index >= table size */
-	VQ_ERR_CHAIN_TOO_LONG,	   /* more descriptors than the table holds: a loop */
-	VQ_ERR_TOO_MANY_SEGS,	   /* more than VQ_MAX_SEGS buffers */
-	VQ_ERR_BUF_ADDR,	   /* buffer not wholly inside one RAM region, or wraps */
-	VQ_ERR_ZERO_LEN,	   /* zero-length buffer */
-	VQ_ERR_INDIRECT_NOT_NEG,   /* INDIRECT without VIRTIO_F_INDIRECT_DESC */
-	VQ_ERR_INDIRECT_NESTED,	   /* INDIRECT inside an indirect table */
-	VQ_ERR_INDIRECT_LEN,	   /* table length 0, not a multiple of 16, or too big */
-	VQ_ERR_INDIRECT_NEXT,	   /* INDIRECT combined with NEXT (§2.7.5.3.1) */
-	VQ_ERR_WRITE_BEFORE_READ,  /* readable buffer after a writable one (§2.7.4.2) */
-	VQ_ERR_RING_SIZE,	   /* activation: size 0, not a power of 2, or > max */
-	VQ_ERR_RING_ALIGN,	   /* activation: ring address misaligned (§2.7) */
-	VQ_ERR_RING_ADDR,	   /* activation: a ring not wholly inside one RAM region */
+	VQ_EMPTY,		  /* nothing new on the avail ring */
+	VQ_ERR_NOT_READY,	  /* queue not activated, or broken */
+	VQ_ERR_AVAIL_JUMP,	  /* avail->idx moved by more than the queue size */
+	VQ_ERR_HEAD_RANGE,	  /* head index >= queue size */
+	VQ_ERR_NEXT_RANGE,	  /* next index >= table size */
+	VQ_ERR_CHAIN_TOO_LONG,	  /* more descriptors than the table holds: a loop */
+	VQ_ERR_TOO_MANY_SEGS,	  /* more than VQ_MAX_SEGS buffers */
+	VQ_ERR_BUF_ADDR,	  /* buffer not wholly inside one RAM region, or wraps */
+	VQ_ERR_ZERO_LEN,	  /* zero-length buffer */
+	VQ_ERR_INDIRECT_NOT_NEG,  /* INDIRECT without VIRTIO_F_INDIRECT_DESC */
+	VQ_ERR_INDIRECT_NESTED,	  /* INDIRECT inside an indirect table */
+	VQ_ERR_INDIRECT_LEN,	  /* table length 0, not a multiple of 16, or too big */
+	VQ_ERR_INDIRECT_NEXT,	  /* INDIRECT combined with NEXT (§2.7.5.3.1) */
+	VQ_ERR_WRITE_BEFORE_READ, /* readable buffer after a writable one (§2.7.4.2) */
+	VQ_ERR_RING_SIZE,	  /* activation: size 0, not a power of 2, or > max */
+	VQ_ERR_RING_ALIGN,	  /* activation: ring address misaligned (§2.7) */
+	VQ_ERR_RING_ADDR,	  /* activation: a ring not wholly inside one RAM region */
 	VQ_ERR_COUNT
 };
 
@@ -76,13 +76,13 @@ struct virtqueue {
 	uint16_t max_size;
 	uint16_t size;
 	uint64_t desc_gpa, avail_gpa, used_gpa;
-	bool event_idx;	    /* VIRTIO_F_EVENT_IDX negotiated */
-	bool indirect;	    /* VIRTIO_F_INDIRECT_DESC negotiated */
+	bool event_idx; /* VIRTIO_F_EVENT_IDX negotiated */
+	bool indirect;	/* VIRTIO_F_INDIRECT_DESC negotiated */
 	/* Walker state, valid once ready. */
 	bool ready;
-	bool broken;	    /* a malformed chain was seen; device needs reset */
+	bool broken; /* a malformed chain was seen; device needs reset */
 	const struct guest_mem *gm;
-	uint8_t *desc;	    /* host pointers to the rings, validated at activation */
+	uint8_t *desc; /* host pointers to the rings, validated at activation */
 	uint8_t *avail;
 	uint8_t *used;
 	uint16_t last_avail_idx;

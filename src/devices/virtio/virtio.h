@@ -16,28 +16,28 @@
 
 /* virtio 1.2 §2.1 device status bits. */
 #define VIRTIO_STATUS_ACKNOWLEDGE 1
-#define VIRTIO_STATUS_DRIVER 2
-#define VIRTIO_STATUS_DRIVER_OK 4
+#define VIRTIO_STATUS_DRIVER	  2
+#define VIRTIO_STATUS_DRIVER_OK	  4
 #define VIRTIO_STATUS_FEATURES_OK 8
 #define VIRTIO_STATUS_NEEDS_RESET 64
-#define VIRTIO_STATUS_FAILED 128
+#define VIRTIO_STATUS_FAILED	  128
 
 /* §6 reserved feature bits. */
 #define VIRTIO_F_INDIRECT_DESC 28
-#define VIRTIO_F_EVENT_IDX 29
-#define VIRTIO_F_VERSION_1 32
+#define VIRTIO_F_EVENT_IDX     29
+#define VIRTIO_F_VERSION_1     32
 
-#define VIRTIO_ID_NET 1
-#define VIRTIO_ID_BLOCK 2
-#define VIRTIO_ID_RNG 4
+#define VIRTIO_ID_NET	  1
+#define VIRTIO_ID_BLOCK	  2
+#define VIRTIO_ID_RNG	  4
 #define VIRTIO_ID_BALLOON 5
-#define VIRTIO_ID_VSOCK 19
+#define VIRTIO_ID_VSOCK	  19
 
 #define VDEV_MAX_QUEUES 4
 
 /* InterruptStatus bits (§4.2.2). */
 #define VIRTIO_INT_USED_RING 1
-#define VIRTIO_INT_CONFIG 2
+#define VIRTIO_INT_CONFIG    2
 
 struct vdev;
 
