@@ -205,3 +205,22 @@ def test_unemulatable_instruction(run_kiln, tmp_path):
     else:
         assert run.returncode == 3, run.describe()
         assert "rip=0x100000" in run.stderr and "9b" in run.stderr, run.describe()
+
+
+def test_triple_fault_is_a_reset(run_kiln, tmp_path):
+    """ud2 at CPL0 with the boot IDT (no handlers): #UD -> #DF -> triple fault, which
+    kiln treats like a reset: exit 0."""
+    img = tmp_path / "ud2.elf"
+    img.write_bytes(guestcraft.pvh_elf(b"\x0f\x0b"))
+    run = run_kiln(["--kernel", img, "--log-level", "info"])
+    assert_clean_exit(run)
+    assert "triple fault" in run.stderr or "shutdown" in run.stderr, run.describe()
+
+
+@pytest.mark.parametrize("boot", BOOTS)
+def test_repeated_boots(run_kiln, guest, boot):
+    """Start/stop races (vCPU threads, kicks, teardown) show up as rare failures:
+    boot ktest=all with 4 vCPUs back to back."""
+    for _ in range(12):
+        run = run_kiln(guest_args(guest(boot), "all", vcpus=4), timeout=15)
+        check_passed(run, TESTS, boot)
