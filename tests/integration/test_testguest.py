@@ -7,6 +7,7 @@ as ``ktest.mem_mib=N ktest.cpus=N``; the guest prints ``KTEST <name> PASS|FAIL``
 """
 import re
 import signal
+import subprocess
 import time
 
 import pytest
@@ -224,3 +225,22 @@ def test_repeated_boots(run_kiln, guest, boot):
     for _ in range(12):
         run = run_kiln(guest_args(guest(boot), "all", vcpus=4), timeout=15)
         check_passed(run, TESTS, boot)
+
+
+@pytest.mark.parametrize("stdin", ["eof_pipe", "devnull", "file"])
+def test_stdin_variants(kiln, guest, tmp_path, stdin):
+    """The harness normally holds stdin open as a pipe; kiln must also boot with a
+    pipe already at EOF, /dev/null (not pollable) or a regular file."""
+    args = [kiln] + [str(a) for a in guest_args(guest("pvh"), "serial")]
+    if stdin == "eof_pipe":
+        p = subprocess.run(args, input=b"", capture_output=True, timeout=30)
+    elif stdin == "devnull":
+        p = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+    else:
+        f = tmp_path / "input.txt"
+        f.write_bytes(b"hello guest\n" * 100)
+        with open(f, "rb") as fh:
+            p = subprocess.run(args, stdin=fh, capture_output=True, timeout=30)
+    out = p.stdout.decode(errors="replace")
+    assert p.returncode == 0, out + p.stderr.decode(errors="replace")
+    assert "KTEST serial PASS" in out and "KTEST DONE" in out, out
