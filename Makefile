@@ -14,7 +14,7 @@ HARDEN := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 CFLAGS ?= -O2 -g
 KILN_CFLAGS := -std=gnu11 $(WARN) $(HARDEN) -Isrc -DKILN_VERSION=\"$(KILN_VERSION)\" \
 	-D_GNU_SOURCE -MMD -MP
-LDFLAGS_HARD := -pie -Wl,-z,relro,-z,now,-z,noexecstack
+LDFLAGS_HARD := -static-pie -Wl,-z,relro,-z,now,-z,noexecstack
 LDLIBS := -lpthread
 
 SRC_ALL := $(shell find src -name '*.c' | sort)

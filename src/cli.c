@@ -83,8 +83,9 @@ static int cli_set_value(struct cli_opts *o, int opt, const char *arg, char *err
 		return 0;
 	case OPT_MEM_MIB:
 		if (cli_parse_u64(arg, &v) || v < KILN_MIN_MEM_MIB || v > CLI_MAX_MEM_MIB)
-			return cli_fail(
-			    err, len, "--mem-mib must be an integer of at least 16, got '%s'", arg);
+			return cli_fail(err, len,
+					"--mem-mib must be an integer from 16 to %llu, got '%s'",
+					(unsigned long long)CLI_MAX_MEM_MIB, arg);
 		o->mem_mib = v;
 		return 0;
 	case OPT_LOG_LEVEL:
