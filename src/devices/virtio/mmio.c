@@ -98,7 +98,8 @@ static void vdev_write_status(struct vdev *d, uint32_t val)
 	d->status |= add;
 	if ((add & VIRTIO_STATUS_DRIVER_OK) && !(d->status & VIRTIO_STATUS_NEEDS_RESET) &&
 	    d->ops->activate && d->ops->activate(d) != 0) {
-		log_warn("virtio %s: activation failed", d->ops->name);
+		if (log_ratelimit_allow(&d->rl, VDEV_LOG_BURST))
+			log_warn("virtio %s: activation failed", d->ops->name);
 		vdev_set_needs_reset(d);
 	}
 }
