@@ -97,10 +97,21 @@ static void test_bzimage_relocatable_falls_back_to_aligned_low_address(void **st
 	struct boot_image out;
 
 	make_bz(&z);
-	unit_st64(z.b + 0x258, GiB(1)); /* preferred address past the 64 MiB guest */
+	unit_st64(z.b + 0x258, 0x1000); /* preferred address below 1 MiB: unusable */
 	assert_int_equal(load(state, &z, &out), BOOT_OK);
 	assert_int_equal(out.load_start, KERNEL_ALIGN); /* 1 MiB rounded up to 2 MiB */
 	assert_int_equal(out.entry, KERNEL_ALIGN + 0x200);
+	assert_int_equal(out.load_end, KERNEL_ALIGN + INIT_SIZE);
+}
+
+/* The decompressor would run at pref_address: that must be RAM too. */
+static void test_bzimage_rejects_pref_address_outside_ram(void **state)
+{
+	struct bz z;
+
+	make_bz(&z);
+	unit_st64(z.b + 0x258, GiB(1));
+	expect_err(state, &z, BOOT_ERR_BZ_PAYLOAD);
 }
 
 static void test_bzimage_clamps_cmdline_limit_to_kiln_buffer(void **state)
@@ -254,6 +265,7 @@ int main(void)
 	    T(test_bzimage_loads_at_pref_address_with_64bit_entry),
 	    T(test_bzimage_treats_setup_sects_zero_as_four),
 	    T(test_bzimage_relocatable_falls_back_to_aligned_low_address),
+	    T(test_bzimage_rejects_pref_address_outside_ram),
 	    T(test_bzimage_clamps_cmdline_limit_to_kiln_buffer),
 	    T(test_bzimage_rejects_too_small_image),
 	    T(test_bzimage_rejects_bad_boot_flag),

@@ -80,17 +80,22 @@ static int bz_range_ok(const struct guest_mem *gm, uint64_t start, uint64_t len,
 /*
  * boot.rst "init_size": the kernel runs from align_up(load, kernel_alignment)
  * if relocatable, else from pref_address, and needs init_size bytes there as
- * well as the loaded payload itself. Returns 0 and the end of both if it fits.
+ * well as the loaded payload itself. Linux's decompressor also never runs
+ * below LOAD_PHYSICAL_ADDR, which it reports as pref_address
+ * (arch/x86/boot/compressed/head_64.S), so a relocatable kernel's working
+ * area starts at the higher of the two. Returns 0 and the end of both if it fits.
  */
 static int bz_fits_at(const struct guest_mem *gm, const struct bz_layout *l, uint64_t load,
 		      uint64_t *load_end)
 {
-	uint64_t run = l->pref, payload_end, run_end = 0;
+	uint64_t run = l->pref, aligned, payload_end, run_end = 0;
 
 	if (l->relocatable) {
-		if (__builtin_add_overflow(load, l->align - 1, &run))
+		if (__builtin_add_overflow(load, l->align - 1, &aligned))
 			return -1;
-		run &= ~(l->align - 1);
+		aligned &= ~(l->align - 1);
+		if (aligned > run)
+			run = aligned;
 	}
 	if (!bz_range_ok(gm, load, l->payload_len, &payload_end))
 		return -1;

@@ -173,7 +173,7 @@ static enum boot_err elf_copy_segments(const struct guest_mem *gm, const struct 
 	out->load_start = UINT64_MAX;
 	for (unsigned int i = 0; i < info->nr_load; i++) {
 		const struct elf_seg *s = &info->load[i];
-		uint64_t bss = s->memsz - s->filesz;
+		uint64_t bss = s->memsz - s->filesz; /* sums below: checked in elf_check_load() */
 		uint8_t *zero;
 
 		if (s->filesz && gm_write(gm, s->paddr, img + s->offset, s->filesz))

@@ -130,41 +130,35 @@ enum boot_err linux64_write_page_tables(const struct guest_mem *gm)
 }
 
 /*
- * Segment descriptor (SDM Vol.3 §3.4.5): base 0, limit 0xfffff in 4 KiB units,
- * @access = P|DPL|S|type byte, @flags = G|D/B|L|AVL nibble.
+ * Segment descriptors (SDM Vol.3 §3.4.5), base 0. Types are "accessed" (0x9b,
+ * 0x93) so the CPU never writes back to the table. Code32/data serve the PVH
+ * entry (pvh.pandoc: flat 4 GiB segments); code64/data are __BOOT_CS 0x10 and
+ * __BOOT_DS 0x18 of boot.rst §64-bit. TR is a 32-bit busy TSS, limit 0x67.
  */
-static uint64_t gdt_flat(uint8_t access, uint8_t flags)
-{
-	return 0xffffULL | (uint64_t)access << 40 | 0xfULL << 48 | (uint64_t)flags << 52;
-}
+static const struct {
+	unsigned int sel;
+	uint64_t desc;
+} boot_gdt[] = {
+    {BOOT_GDT_CODE32_SEL, 0x00cf9b000000ffffULL}, /* G, D=1, limit 0xfffff */
+    {BOOT_GDT_CODE64_SEL, 0x00af9b000000ffffULL}, /* G, L=1, D=0 */
+    {BOOT_GDT_DATA_SEL, 0x00cf93000000ffffULL},	  /* G, B=1, read/write */
+    {BOOT_GDT_TSS_SEL, 0x00008b0000000067ULL},
+};
 
-/* 32-bit busy TSS, base 0, limit 0x67: what vcpu.c loads into TR. */
-static uint64_t gdt_tss32(void)
-{
-	return 0x67ULL | 0x8bULL << 40;
-}
-
-/*
- * Types are "accessed" (0x9b, 0x93) so the CPU never writes back to the table.
- * Code32/data serve the PVH entry (pvh.pandoc: flat 4 GiB segments), code64/data
- * are __BOOT_CS 0x10 / __BOOT_DS 0x18 of boot.rst §64-bit.
- */
 enum boot_err boot_write_gdt(const struct guest_mem *gm)
 {
-	uint64_t gdt[BOOT_GDT_ENTRIES];
-	uint8_t raw[sizeof(gdt)];
+	uint8_t raw[BOOT_GDT_ENTRIES * 8];
 
-	memset(gdt, 0, sizeof(gdt));
-	gdt[BOOT_GDT_CODE32_SEL >> 3] = gdt_flat(0x9b, 0xc); /* G, D=1 */
-	gdt[BOOT_GDT_CODE64_SEL >> 3] = gdt_flat(0x9b, 0xa); /* G, L=1, D=0 */
-	gdt[BOOT_GDT_DATA_SEL >> 3] = gdt_flat(0x93, 0xc);
-	/*
-	 * KVM loads TR's hidden part from the sregs, so the descriptor itself is
-	 * only needed if the table has room for it (BOOT_IDT_GPA limits the size).
-	 */
-	if ((BOOT_GDT_TSS_SEL >> 3) < BOOT_GDT_ENTRIES)
-		gdt[(BOOT_GDT_TSS_SEL >> 3) % BOOT_GDT_ENTRIES] = gdt_tss32();
-	for (unsigned int i = 0; i < BOOT_GDT_ENTRIES; i++)
-		boot_st64(raw + i * 8, gdt[i]);
+	memset(raw, 0, sizeof(raw));
+	for (unsigned int i = 0; i < sizeof(boot_gdt) / sizeof(boot_gdt[0]); i++) {
+		unsigned int idx = boot_gdt[i].sel >> 3;
+
+		/*
+		 * KVM loads TR's hidden part from the sregs, so the TSS descriptor
+		 * is only written if the table has room (BOOT_IDT_GPA bounds it).
+		 */
+		if (idx < BOOT_GDT_ENTRIES)
+			boot_st64(raw + idx * 8, boot_gdt[i].desc);
+	}
 	return gm_write(gm, BOOT_GDT_GPA, raw, sizeof(raw)) ? BOOT_ERR_NO_MEMORY : BOOT_OK;
 }
