@@ -27,6 +27,9 @@ struct tg_str *ktest_fail(struct ktest_verdict *v, const char *why);
  */
 bool ktest_expect(const struct tg_boot *b, const char *key, uint64_t *out, struct ktest_verdict *v);
 
+/* Print "KTEST <name> PASS" or "KTEST <name> FAIL <reason>". */
+void ktest_report(const char *name, size_t name_len, const struct ktest_verdict *v);
+
 /* Start a "KTEST-INFO <test> " line; the caller ends it with "\n". */
 void ktest_info(const char *test);
 
@@ -38,6 +41,28 @@ void ktest_cpuid(const struct tg_boot *b, struct ktest_verdict *v);
 void ktest_boottimer(const struct tg_boot *b, struct ktest_verdict *v);
 void ktest_irq(const struct tg_boot *b, struct ktest_verdict *v);
 void ktest_panic(const struct tg_boot *b, struct ktest_verdict *v);
+void ktest_blk_rw(const struct tg_boot *b, struct ktest_verdict *v);
+void ktest_blk_ro(const struct tg_boot *b, struct ktest_verdict *v);
+void ktest_blk_big(const struct tg_boot *b, struct ktest_verdict *v);
+void ktest_rng(const struct tg_boot *b, struct ktest_verdict *v);
+
+/* virtio device choice (test_virtio.c): which device each test uses. */
+struct vio_dev;
+struct vio_dev *vt_blk_rw_dev(const struct tg_boot *b);
+struct vio_dev *vt_blk_ro_dev(const struct tg_boot *b);
+bool vt_have_blk_rw(const struct tg_boot *b);
+bool vt_have_blk_ro(const struct tg_boot *b);
+bool vt_have_rng(const struct tg_boot *b);
+/* A blk request that must end with @want_status and used length @want_len. */
+bool vt_blk_expect(struct vio_dev *d, const char *what, uint32_t type, uint64_t sector, void *data,
+		   uint32_t bytes, unsigned int nseg, bool indirect, uint8_t want_status,
+		   uint32_t want_len, struct ktest_verdict *v);
+void vt_pattern(uint8_t *p, uint32_t n, uint64_t seed);
+extern uint8_t vt_buf_a[1 << 20], vt_buf_b[1 << 20];
+
+/* Hostile virtio tests (test_hostile.c): "hostile" runs them all. */
+void ktest_hostile_all(const struct tg_boot *b);
+bool ktest_hostile_one(const struct tg_boot *b, const char *name, size_t len);
 
 /* Shared with entry.S: interrupt counts per vector and the last exception. */
 extern volatile uint32_t tg_irq_count[256];

@@ -20,13 +20,23 @@ struct ktest {
 	const char *name;
 	void (*run)(const struct tg_boot *b, struct ktest_verdict *v);
 	bool in_all;
+	/* In `all` only if this says the device it needs is there. */
+	bool (*present)(const struct tg_boot *b);
 };
 
 static const struct ktest ktest_table[] = {
-    {"serial", ktest_serial, true}, {"memsize", ktest_memsize, true},
-    {"cpus", ktest_cpus, true},	    {"cmdline", ktest_cmdline, true},
-    {"cpuid", ktest_cpuid, true},   {"boottimer", ktest_boottimer, true},
-    {"irq", ktest_irq, true},	    {"panic", ktest_panic, false}, /* ends the run */
+    {"serial", ktest_serial, true, NULL},
+    {"memsize", ktest_memsize, true, NULL},
+    {"cpus", ktest_cpus, true, NULL},
+    {"cmdline", ktest_cmdline, true, NULL},
+    {"cpuid", ktest_cpuid, true, NULL},
+    {"boottimer", ktest_boottimer, true, NULL},
+    {"irq", ktest_irq, true, NULL},
+    {"panic", ktest_panic, false, NULL}, /* ends the run */
+    {"blk_rw", ktest_blk_rw, true, vt_have_blk_rw},
+    {"blk_ro", ktest_blk_ro, true, vt_have_blk_ro},
+    {"blk_big", ktest_blk_big, true, vt_have_blk_rw},
+    {"rng", ktest_rng, true, vt_have_rng},
 };
 
 volatile uint32_t tg_irq_count[TG_NR_VECTORS];
@@ -79,26 +89,31 @@ void ktest_info(const char *test)
 	con_puts(" ");
 }
 
+void ktest_report(const char *name, size_t name_len, const struct ktest_verdict *v)
+{
+	if (name_len > KTEST_NAME_MAX)
+		name_len = KTEST_NAME_MAX;
+	con_puts("KTEST ");
+	con_write_printable(name, name_len);
+	if (v->failed) {
+		con_puts(" FAIL ");
+		con_put_str(&v->reason);
+		con_puts("\n");
+	} else {
+		con_puts(" PASS\n");
+	}
+}
+
 static void ktest_run_one(const struct tg_boot *b, const struct ktest *t, const char *name,
 			  size_t name_len)
 {
 	struct ktest_verdict v = {.failed = false};
 
-	if (name_len > KTEST_NAME_MAX)
-		name_len = KTEST_NAME_MAX;
 	if (t)
 		t->run(b, &v);
 	else
 		ktest_fail(&v, "unknown test");
-	con_puts("KTEST ");
-	con_write_printable(name, name_len);
-	if (v.failed) {
-		con_puts(" FAIL ");
-		con_put_str(&v.reason);
-		con_puts("\n");
-	} else {
-		con_puts(" PASS\n");
-	}
+	ktest_report(name, name_len, &v);
 }
 
 static void ktest_run_name(const struct tg_boot *b, const char *name, size_t len)
@@ -107,10 +122,15 @@ static void ktest_run_name(const struct tg_boot *b, const char *name, size_t len
 
 	if (tg_span_eq(name, len, "all")) {
 		for (i = 0; i < sizeof(ktest_table) / sizeof(ktest_table[0]); i++) {
-			if (ktest_table[i].in_all)
+			if (ktest_table[i].in_all &&
+			    (!ktest_table[i].present || ktest_table[i].present(b)))
 				ktest_run_one(b, &ktest_table[i], ktest_table[i].name,
 					      strlen(ktest_table[i].name));
 		}
+		return;
+	}
+	if (tg_span_eq(name, len, "hostile")) {
+		ktest_hostile_all(b);
 		return;
 	}
 	for (i = 0; i < sizeof(ktest_table) / sizeof(ktest_table[0]); i++) {
@@ -119,6 +139,8 @@ static void ktest_run_name(const struct tg_boot *b, const char *name, size_t len
 			return;
 		}
 	}
+	if (ktest_hostile_one(b, name, len))
+		return;
 	ktest_run_one(b, NULL, name, len);
 }
 
