@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * virtio-rng (virtio 1.2 §5.4). Each chain's writable buffers get bytes from
+ * getrandom(flags 0: blocks only until the host pool is first initialised,
+ * which has long happened by the time a guest runs). Readable buffers are
+ * ignored; a chain with none writable is a valid request answered with 0.
+ */
+#include "devices/virtio/rng.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "devices/virtio/mmio.h"
+#include "vmm/log.h"
+
+#define RNG_LOG_BURST 10
+
+/* getrandom() into @buf until @len bytes or an error; returns the bytes filled. */
+static size_t rng_getrandom(uint8_t *buf, size_t len, int *err)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = getrandom(buf + done, len - done, 0);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			*err = errno;
+			break;
+		}
+		if (n == 0) {
+			*err = EIO;
+			break;
+		}
+		done += (size_t)n;
+	}
+	return done;
+}
+
+uint32_t rng_fill_chain(struct rng_dev *r, const struct vq_chain *c)
+{
+	uint32_t total = 0;
+	unsigned int i, n = c->nsegs < VQ_MAX_SEGS ? c->nsegs : VQ_MAX_SEGS;
+	int err = 0;
+
+	r->stats.requests++;
+	for (i = 0; i < n && total < RNG_MAX_CHAIN_BYTES; i++) {
+		const struct vq_seg *s = &c->segs[i];
+		size_t want, got;
+
+		if (!s->writable || !s->len)
+			continue;
+		want = s->len;
+		if (want > RNG_MAX_CHAIN_BYTES - total)
+			want = RNG_MAX_CHAIN_BYTES - total;
+		got = rng_getrandom(s->host, want, &err);
+		total += (uint32_t)got;
+		if (got < want) {
+			r->stats.errors++;
+			/* Used len stays a prefix: later buffers are not filled after a gap. */
+			break;
+		}
+	}
+	r->stats.bytes += total;
+	r->last_err = err;
+	return total;
+}
+
+static void rng_process_queue(struct vdev *d, unsigned int q)
+{
+	struct rng_dev *r = d->priv;
+	struct virtqueue *vq;
+	bool notify = false;
+
+	if (q != 0)
+		return;
+	vq = &d->vqs[q];
+	for (;;) {
+		enum vq_err err = vq_pop(vq, &r->chain);
+
+		if (err == VQ_EMPTY)
+			break;
+		if (err != VQ_OK) {
+			/* The walker already returned the head (if any) with length 0. */
+			if (log_ratelimit_allow(&d->rl, RNG_LOG_BURST))
+				log_warn("virtio-rng: queue %u: %s", q, vq_err_str(err));
+			r->stats.resets++;
+			notify = true;
+			vdev_set_needs_reset(d);
+			break;
+		}
+		vq_push(vq, r->chain.head, rng_fill_chain(r, &r->chain));
+		notify = true;
+		if (r->last_err && log_ratelimit_allow(&d->rl, RNG_LOG_BURST))
+			log_warn("virtio-rng: getrandom: %s", strerror(r->last_err));
+	}
+	if (notify)
+		vdev_notify_used(d, q);
+}
+
+const struct virtio_dev_ops rng_virtio_ops = {
+    .name = "rng",
+    .device_id = VIRTIO_ID_RNG,
+    .num_queues = 1,
+    .queue_max_size = RNG_QUEUE_SIZE,
+    .config_len = 0, /* §5.4.4: no configuration space */
+    .read_config = NULL,
+    .write_config = NULL,
+    .activate = NULL,
+    .reset = NULL, /* nothing is ever in flight */
+    .process_queue = rng_process_queue,
+};
+
+uint64_t rng_features(void)
+{
+	return 1ULL << VIRTIO_F_VERSION_1 | 1ULL << VIRTIO_F_INDIRECT_DESC |
+	       1ULL << VIRTIO_F_EVENT_IDX;
+}
+
+void rng_init(struct rng_dev *r)
+{
+	memset(r, 0, sizeof(*r));
+}
