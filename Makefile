@@ -21,7 +21,8 @@ SRC_ALL := $(shell find src -name '*.c' | sort)
 SRC_LIB := $(filter-out src/main.c,$(SRC_ALL))
 # Pure modules: no syscalls beyond memory; what fuzzers and loader tests link.
 SRC_PURE := src/vmm/guest_mem.c src/vmm/log.c src/vmm/cpuid.c $(wildcard src/vmm/boot/*.c) \
-	src/vmm/bus.c src/devices/virtio/queue.c src/devices/virtio/mmio.c
+	src/vmm/bus.c src/devices/virtio/queue.c src/devices/virtio/mmio.c \
+	src/devices/virtio/blk_req.c src/devices/virtio/blk.c
 
 OBJ_LIB := $(SRC_LIB:%.c=$(BUILD)/obj/%.o)
 OBJ_MAIN := $(BUILD)/obj/src/main.o
