@@ -119,6 +119,9 @@ static int main_setup_loop(struct main_ctx *m)
 		return err;
 	m->stdin_h = (struct evloop_handler){STDIN_FILENO, main_on_stdin, m};
 	/* Regular files and /dev/null cannot be polled: the guest then gets no input. */
+	err = vm_watch(&m->vm, &m->loop);
+	if (err)
+		return err;
 	if (evloop_add(&m->loop, &m->stdin_h, EPOLLIN) == 0)
 		fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) | O_NONBLOCK);
 	else
@@ -173,6 +176,7 @@ static int main_check_host_memory(uint64_t mem_mib)
 
 static int main_build_vm(struct main_ctx *m, const struct cli_opts *o)
 {
+	struct blk_config drives[CLI_MAX_DRIVES];
 	struct vm_config cfg = {
 	    .kernel_path = o->kernel,
 	    .initrd_path = o->initrd,
@@ -180,8 +184,22 @@ static int main_build_vm(struct main_ctx *m, const struct cli_opts *o)
 	    .kvm_path = o->kvm_path,
 	    .vcpus = o->vcpus,
 	    .mem_mib = o->mem_mib,
+	    .drives = drives,
+	    .nr_drives = o->nr_drives,
+	    .rng = o->rng,
 	};
 	int err;
+
+	for (unsigned int i = 0; i < o->nr_drives; i++)
+		drives[i] = (struct blk_config){
+		    .path = o->drives[i].path,
+		    .id = o->drives[i].id,
+		    .index = i,
+		    .read_only = o->drives[i].read_only,
+		    .cache_unsafe = o->drives[i].cache_unsafe,
+		    .direct = o->drives[i].direct,
+		    .is_root = o->drives[i].is_root,
+		};
 
 	if (main_check_host_memory(o->mem_mib))
 		return -ENOMEM;

@@ -94,7 +94,7 @@ static int vm_load_guest(struct vm *vm)
 {
 	struct vm_file kernel, initrd = {NULL, 0};
 	struct boot_params_in in = {.cmdline_gpa = CMDLINE_GPA};
-	const char *args = vm->cfg.boot_args;
+	const char *args = vm->cmdline;
 	int err;
 
 	err = vm_map_file(vm, "kernel", vm->cfg.kernel_path, &kernel);
@@ -135,6 +135,61 @@ static int vm_load_guest(struct vm *vm)
 		err = vm_check_boot_err(vm, mptable_write(&vm->gm, vm->cfg.vcpus), "MP table for",
 					vm->cfg.kernel_path);
 	return err;
+}
+
+/* Open every drive and the rng, and give each a virtio-mmio slot, in order. */
+static int vm_add_virtio_devices(struct vm *vm)
+{
+	const struct vm_config *cfg = &vm->cfg;
+	struct vdev *d;
+	int err;
+
+	if (cfg->nr_drives > VM_MAX_DRIVES)
+		return vm_fail(vm, -E2BIG, "at most %d drives", VM_MAX_DRIVES);
+	for (unsigned int i = 0; i < cfg->nr_drives; i++) {
+		struct blk_dev *b = &vm->blks[i];
+
+		err = blk_open(b, &cfg->drives[i]);
+		if (err)
+			return vm_fail(vm, err, "cannot attach drive %s: %s", cfg->drives[i].path,
+				       strerror(-err));
+		vm->nr_blks++;
+		d = vm_virtio_add(&vm->virtio, &blk_virtio_ops, b, blk_features(b), &vm->gm);
+		if (!d)
+			return vm_fail(vm, -ENOSPC, "too many virtio devices");
+	}
+	if (cfg->rng) {
+		rng_init(&vm->rng);
+		d = vm_virtio_add(&vm->virtio, &rng_virtio_ops, &vm->rng, 0, &vm->gm);
+		if (!d)
+			return vm_fail(vm, -ENOSPC, "too many virtio devices");
+	}
+	return 0;
+}
+
+/* Boot args, then one virtio_mmio.device= per device, then root= if asked. */
+static int vm_build_cmdline(struct vm *vm)
+{
+	char root[32];
+
+	if (strlen(vm->cfg.boot_args) >= sizeof(vm->cmdline))
+		return vm_fail(vm, -ENOSPC, "boot args are longer than %zu bytes",
+			       sizeof(vm->cmdline) - 1);
+	snprintf(vm->cmdline, sizeof(vm->cmdline), "%s", vm->cfg.boot_args);
+	if (vm_virtio_cmdline(&vm->virtio, vm->cmdline, sizeof(vm->cmdline)))
+		return vm_fail(vm, -ENOSPC, "boot args plus device announcements exceed %zu bytes",
+			       sizeof(vm->cmdline) - 1);
+	for (unsigned int i = 0; i < vm->nr_blks; i++) {
+		if (!vm->blks[i].is_root)
+			continue;
+		/* Linux names virtio disks vda, vdb, ... in probe (command-line) order. */
+		snprintf(root, sizeof(root), "root=/dev/vd%c %s", 'a' + i,
+			 vm->blks[i].lim.read_only ? "ro" : "rw");
+		if (cmdline_append(vm->cmdline, sizeof(vm->cmdline), root))
+			return vm_fail(vm, -ENOSPC, "boot args plus root= exceed %zu bytes",
+				       sizeof(vm->cmdline) - 1);
+	}
+	return 0;
 }
 
 static void vm_serial_irq(void *opaque)
@@ -216,7 +271,11 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
 	if (err)
 		return vm_fail(vm, err, "cannot map %llu MiB of guest memory: %s",
 			       (unsigned long long)cfg->mem_mib, strerror(-err));
-	err = vm_load_guest(vm);
+	err = vm_add_virtio_devices(vm);
+	if (!err)
+		err = vm_build_cmdline(vm);
+	if (!err)
+		err = vm_load_guest(vm);
 	if (err)
 		return err;
 	err = kvm_open(&vm->kvm, cfg->kvm_path);
@@ -230,6 +289,8 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
 		err = kvm_create_platform(&vm->kvm);
 	if (!err)
 		err = vm_add_devices(vm);
+	if (!err)
+		err = vm_virtio_wire(&vm->virtio, &vm->kvm, &vm->mmio);
 	if (!err)
 		err = vm_create_vcpus(vm);
 	if (err)
@@ -252,6 +313,11 @@ int vm_start(struct vm *vm)
 			return err;
 	}
 	return 0;
+}
+
+int vm_watch(struct vm *vm, struct evloop *loop)
+{
+	return vm_virtio_watch(&vm->virtio, loop);
 }
 
 void vm_request_exit(struct vm *vm, int code)
@@ -293,6 +359,10 @@ void vm_destroy(struct vm *vm)
 	for (unsigned int i = 0; i < vm->nr_vcpus_created; i++)
 		vcpu_destroy(&vm->vcpus[i]);
 	vm->nr_vcpus_created = 0;
+	vm_virtio_destroy(&vm->virtio);
+	for (unsigned int i = 0; i < vm->nr_blks; i++)
+		blk_close(&vm->blks[i]);
+	vm->nr_blks = 0;
 	if (vm->devices_ready) {
 		serial_destroy(&vm->serial);
 		i8042_destroy(&vm->i8042);

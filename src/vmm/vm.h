@@ -17,6 +17,9 @@
 #include "vmm/layout.h"
 #include "vmm/serial.h"
 #include "vmm/vcpu.h"
+#include "vmm/vm_virtio.h"
+#include "devices/virtio/blk.h"
+#include "devices/virtio/rng.h"
 
 /* Process exit codes (also documented in README.md). */
 enum kiln_exit {
@@ -35,7 +38,12 @@ struct vm_config {
 	int serial_out_fd;    /* where COM1 output goes */
 	unsigned int vcpus;
 	uint64_t mem_mib;
+	const struct blk_config *drives; /* nr_drives entries, in guest order */
+	unsigned int nr_drives;
+	bool rng;
 };
+
+#define VM_MAX_DRIVES 16
 
 struct vm {
 	struct vm_config cfg;
@@ -47,6 +55,11 @@ struct vm {
 	struct i8042 i8042;
 	struct boot_timer boot_timer;
 	struct boot_image image;
+	struct blk_dev blks[VM_MAX_DRIVES];
+	unsigned int nr_blks; /* opened drives */
+	struct rng_dev rng;
+	struct vm_virtio virtio;
+	char cmdline[CMDLINE_MAX_BYTES]; /* boot args + device announcements */
 	struct vcpu vcpus[KILN_MAX_VCPUS];
 	unsigned int nr_vcpus_created;
 	int devices_ready; /* serial and i8042 initialised */
@@ -62,6 +75,8 @@ struct vm {
  */
 int vm_build(struct vm *vm, const struct vm_config *cfg);
 int vm_start(struct vm *vm);
+/* Register the virtio queue notifications with the main loop. */
+int vm_watch(struct vm *vm, struct evloop *loop);
 /* Ask the main loop to stop the VM with @code; the first request wins. */
 void vm_request_exit(struct vm *vm, int code);
 int vm_is_stopping(struct vm *vm);
