@@ -123,6 +123,7 @@ src=$(find "$work" -mindepth 1 -maxdepth 1 -type d -name 'linux-*' | head -n1)
 # arch's tiny.config; adding kiln.config to the same allnoconfig run keeps
 # everything we do not ask for off (merging after the fact would turn on the
 # defaults of options our fragment makes visible).
+mkdir -p "$work/obj"
 (
 	cd "$src"
 	scripts/kconfig/merge_config.sh -n -O "$work/obj" \
