@@ -15,14 +15,20 @@ CFLAGS ?= -O2 -g
 KILN_CFLAGS := -std=gnu11 $(WARN) $(HARDEN) -Isrc -DKILN_VERSION=\"$(KILN_VERSION)\" \
 	-D_GNU_SOURCE -MMD -MP
 LDFLAGS_HARD := -static-pie -Wl,-z,relro,-z,now,-z,noexecstack
-LDLIBS := -lpthread
+LDLIBS := -ljansson -lpthread
 
 SRC_ALL := $(shell find src -name '*.c' | sort)
 SRC_LIB := $(filter-out src/main.c,$(SRC_ALL))
-# Pure modules: no syscalls beyond memory; what fuzzers and loader tests link.
+# What fuzzers link: the parsers and the devices they drive, no KVM. Targets
+# that need a module add it to FUZZ_EXTRA_<target> below instead of growing this.
 SRC_PURE := src/vmm/guest_mem.c src/vmm/log.c src/vmm/cpuid.c $(wildcard src/vmm/boot/*.c) \
 	src/vmm/bus.c src/devices/virtio/queue.c src/devices/virtio/mmio.c \
 	src/devices/virtio/blk_req.c src/devices/virtio/blk.c
+FUZZ_LIBS := -ljansson -lpthread
+# Per-target extra sources, e.g. FUZZ_EXTRA_fuzz_http := src/api/http_parse.c
+FUZZ_EXTRA_fuzz_http = $(wildcard src/api/http_parse.c)
+FUZZ_EXTRA_fuzz_api = $(filter-out src/api/http.c,$(wildcard src/api/*.c)) \
+	$(wildcard src/vmm/metrics.c)
 
 OBJ_LIB := $(SRC_LIB:%.c=$(BUILD)/obj/%.o)
 OBJ_MAIN := $(BUILD)/obj/src/main.o
@@ -37,6 +43,7 @@ FUZZ_SMOKE_SECONDS ?= 30
 
 TESTGUEST := $(BUILD)/testguest.elf $(BUILD)/testguest-linux64.elf
 
+.SECONDEXPANSION:
 .PHONY: all kiln testguest deps test unit integration format format-check check-asan \
 	fuzz fuzz-build fuzz-afl fuzz-smoke bench demo test-linux linux-kernel clean
 
@@ -76,7 +83,7 @@ test: format-check unit integration
 check-asan:
 	$(MAKE) BUILD=build-asan CC=gcc \
 		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-		LDLIBS="-lpthread -fsanitize=address,undefined" unit
+		LDLIBS="-ljansson -lpthread -fsanitize=address,undefined" unit
 
 FORMAT_FILES = $(shell find src tests/unit fuzz kernel/testguest bench -name '*.[ch]' 2>/dev/null)
 format:
@@ -87,13 +94,16 @@ format-check:
 # ---- fuzzing ---------------------------------------------------------------
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -Isrc -D_GNU_SOURCE -DKILN_VERSION=\"$(KILN_VERSION)\" \
 	-DKILN_FUZZING
-$(BUILD)/fuzz/%: fuzz/%.c $(SRC_PURE)
+$(BUILD)/fuzz/%: fuzz/%.c $(SRC_PURE) $$(FUZZ_EXTRA_$$*)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $^
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(SRC_PURE) \
+		$(FUZZ_EXTRA_$*) $(FUZZ_LIBS)
 
-$(BUILD)/fuzz-afl/%: fuzz/%.c $(SRC_PURE)
+$(BUILD)/fuzz-afl/%: fuzz/%.c $(SRC_PURE) $$(FUZZ_EXTRA_$$*)
 	@mkdir -p $(dir $@)
-	AFL_QUIET=1 afl-clang-fast $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^
+	AFL_QUIET=1 afl-clang-fast $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(SRC_PURE) \
+		$(FUZZ_EXTRA_$*) $(FUZZ_LIBS)
+
 
 fuzz-build: $(FUZZ_BIN)
 fuzz-afl: $(FUZZ_AFL_BIN)
