@@ -325,13 +325,17 @@ static enum http_parse_result http_scan_head(struct http_parser *p, const uint8_
 		}
 		lf_off = (size_t)(lf - buf);
 		p->scan = lf_off + 1;
-		if (lf_off == p->line_start || buf[lf_off - 1] != '\r')
-			return http_fail(p, HTTP_PARSE_ERR_LINE_ENDING);
-		n = lf_off - 1 - p->line_start;
-		if (lf_off - 1 - base > HTTP_MAX_LINE_BYTES)
+		/*
+		 * Length before line ending: a long line without CR must get the
+		 * same verdict whether its LF arrives with it or after the limit.
+		 */
+		if (lf_off - base > HTTP_MAX_LINE_BYTES + 1)
 			return http_fail(p, p->phase == HTTP_PHASE_REQUEST_LINE
 						? HTTP_PARSE_ERR_REQUEST_LINE_TOO_LONG
 						: HTTP_PARSE_ERR_HEADER_TOO_LONG);
+		if (lf_off == p->line_start || buf[lf_off - 1] != '\r')
+			return http_fail(p, HTTP_PARSE_ERR_LINE_ENDING);
+		n = lf_off - 1 - p->line_start;
 		err = http_parse_line(p, buf + p->line_start, n, p->scan);
 		if (err)
 			return http_fail(p, err);

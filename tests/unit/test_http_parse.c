@@ -329,6 +329,25 @@ static void test_http_rejects_request_line_too_long(void **state)
 	assert_int_equal(tp_whole(&t, s), HTTP_PARSE_NEED_MORE);
 }
 
+static void test_http_long_line_verdict_does_not_depend_on_arrival(void **state)
+{
+	static char s[2 * HTTP_MAX_LINE_BYTES];
+
+	(void)state;
+	/* 1100 bytes then a bare LF: too long, whether the LF comes with them or later. */
+	strcpy(s, "GET / HTTP/1.1\r\nX: ");
+	memset(s + strlen(s), 'v', 1100);
+	strcat(s, "\n\r\n");
+	expect_err(s, HTTP_PARSE_ERR_HEADER_TOO_LONG);
+	memset(s, 'G', 1100);
+	strcpy(s + 1100, "\n");
+	expect_err(s, HTTP_PARSE_ERR_REQUEST_LINE_TOO_LONG);
+	/* At exactly 1024 bytes the line is short enough, and the bare LF is the fault. */
+	memset(s, 'G', HTTP_MAX_LINE_BYTES + 1);
+	strcpy(s + HTTP_MAX_LINE_BYTES + 1, "\n");
+	expect_err(s, HTTP_PARSE_ERR_LINE_ENDING);
+}
+
 static void test_http_leading_empty_lines_count_against_line_limit(void **state)
 {
 	static char s[2 * HTTP_MAX_LINE_BYTES];
@@ -600,6 +619,7 @@ int main(void)
 	    cmocka_unit_test(test_http_rejects_bare_lf),
 	    cmocka_unit_test(test_http_rejects_bare_cr),
 	    cmocka_unit_test(test_http_rejects_request_line_too_long),
+	    cmocka_unit_test(test_http_long_line_verdict_does_not_depend_on_arrival),
 	    cmocka_unit_test(test_http_leading_empty_lines_count_against_line_limit),
 	    cmocka_unit_test(test_http_rejects_malformed_request_line),
 	    cmocka_unit_test(test_http_rejects_methods_not_served),
