@@ -2,6 +2,9 @@
 /* virtio-rng: which bytes get filled, the 64 KiB cap, and the ring path. */
 #include "unit.h"
 
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 #include "devices/virtio/mmio.h"
 #include "devices/virtio/rng.h"
 
@@ -218,6 +221,34 @@ static void test_rng_malformed_chain_needs_reset(void **state)
 	tdev_free(t);
 }
 
+/*
+ * A pass serves at most one queue's worth of chains, then re-kicks its own
+ * eventfd, so a guest refilling the ring from another vCPU cannot hold the
+ * main loop; a pass that finishes early does not kick.
+ */
+static void test_rng_pass_is_bounded_and_rekicks(void **state)
+{
+	struct tdev *t = tdev_new();
+	uint8_t *used = unit_gpa(t->u, USED_GPA);
+	uint64_t kicks = 0;
+
+	(void)state;
+	t->d.queue_evt[0] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	assert_true(t->d.queue_evt[0] >= 0);
+	for (uint16_t i = 0; i < QSIZE; i++)
+		post(t, i, BUF_GPA + 64 * i, 64, VRING_DESC_F_WRITE);
+	vdev_process_queue(&t->d, 0);
+	assert_int_equal(unit_ld16(used + 2), QSIZE);
+	assert_int_equal(read(t->d.queue_evt[0], &kicks, sizeof(kicks)), sizeof(kicks));
+	assert_int_equal(kicks, 1);
+	post(t, 0, BUF_GPA, 64, VRING_DESC_F_WRITE);
+	vdev_process_queue(&t->d, 0);
+	assert_int_equal(unit_ld16(used + 2), QSIZE + 1);
+	assert_true(read(t->d.queue_evt[0], &kicks, sizeof(kicks)) < 0);
+	close(t->d.queue_evt[0]);
+	tdev_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -228,6 +259,7 @@ int main(void)
 	    cmocka_unit_test(test_rng_ops_describe_entropy_device),
 	    cmocka_unit_test(test_rng_queue_returns_used_lengths),
 	    cmocka_unit_test(test_rng_malformed_chain_needs_reset),
+	    cmocka_unit_test(test_rng_pass_is_bounded_and_rekicks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

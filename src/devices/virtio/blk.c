@@ -290,43 +290,17 @@ static void blk_read_config(struct vdev *d, uint32_t off, uint8_t *data, uint32_
 	memcpy(data, cfg + off, len);
 }
 
+static uint32_t blk_chain(struct vdev *d, const struct vq_chain *c, bool *needs_reset)
+{
+	return blk_handle_chain(d->priv, &d->rl, c, needs_reset);
+}
+
 static void blk_process_queue(struct vdev *d, unsigned int q)
 {
 	struct blk_dev *b = d->priv;
-	struct virtqueue *vq;
-	bool notify = false;
 
-	if (q != 0)
-		return;
-	vq = &d->vqs[q];
-	for (;;) {
-		bool reset = false;
-		enum vq_err err;
-		uint32_t len;
-
-		err = vq_pop(vq, &b->chain);
-		if (err == VQ_EMPTY)
-			break;
-		if (err != VQ_OK) {
-			/* The walker already returned the head (if any) with length 0. */
-			if (log_ratelimit_allow(&d->rl, BLK_LOG_BURST))
-				log_warn("virtio-blk %s: queue %u: %s", b->path, q,
-					 vq_err_str(err));
-			b->stats.resets++;
-			notify = true;
-			vdev_set_needs_reset(d);
-			break;
-		}
-		len = blk_handle_chain(b, &d->rl, &b->chain, &reset);
-		vq_push(vq, b->chain.head, len);
-		notify = true;
-		if (reset) {
-			vdev_set_needs_reset(d);
-			break;
-		}
-	}
-	if (notify)
-		vdev_notify_used(d, q);
+	if (q == 0 && vdev_drain_queue(d, q, &b->chain, blk_chain) != VQ_OK)
+		b->stats.resets++;
 }
 
 const struct virtio_dev_ops blk_virtio_ops = {

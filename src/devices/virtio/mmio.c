@@ -409,3 +409,41 @@ bool vdev_has_feature(const struct vdev *d, unsigned int bit)
 		return false;
 	return vdev_negotiated(d) & (1ULL << bit);
 }
+
+enum vq_err vdev_drain_queue(struct vdev *d, unsigned int q, struct vq_chain *scratch,
+			     vdev_chain_fn fn)
+{
+	struct virtqueue *vq = &d->vqs[q];
+	bool pushed = false, reset = false;
+	unsigned int budget = vq->size;
+	enum vq_err refused = VQ_OK;
+
+	while (!reset) {
+		enum vq_err err;
+		uint32_t len;
+
+		if (budget-- == 0) {
+			vdev_kick(d->queue_evt[q]);
+			break;
+		}
+		err = vq_pop(vq, scratch);
+		if (err == VQ_EMPTY)
+			break;
+		if (err != VQ_OK) {
+			/* The walker already returned the head (if any) with length 0. */
+			if (log_ratelimit_allow(&d->rl, VDEV_LOG_BURST))
+				log_warn("%s: queue %u: %s", d->ops->name, q, vq_err_str(err));
+			pushed = reset = true;
+			refused = err;
+			break;
+		}
+		len = fn(d, scratch, &reset);
+		vq_push(vq, scratch->head, len);
+		pushed = true;
+	}
+	if (pushed)
+		vdev_notify_used(d, q);
+	if (reset)
+		vdev_set_needs_reset(d);
+	return refused;
+}

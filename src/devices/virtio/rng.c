@@ -68,36 +68,23 @@ uint32_t rng_fill_chain(struct rng_dev *r, const struct vq_chain *c)
 	return total;
 }
 
+static uint32_t rng_chain(struct vdev *d, const struct vq_chain *c, bool *needs_reset)
+{
+	struct rng_dev *r = d->priv;
+	uint32_t len = rng_fill_chain(r, c);
+
+	(void)needs_reset; /* a chain with nothing writable is useless, not malformed */
+	if (r->last_err && log_ratelimit_allow(&d->rl, RNG_LOG_BURST))
+		log_warn("virtio-rng: getrandom: %s", strerror(r->last_err));
+	return len;
+}
+
 static void rng_process_queue(struct vdev *d, unsigned int q)
 {
 	struct rng_dev *r = d->priv;
-	struct virtqueue *vq;
-	bool notify = false;
 
-	if (q != 0)
-		return;
-	vq = &d->vqs[q];
-	for (;;) {
-		enum vq_err err = vq_pop(vq, &r->chain);
-
-		if (err == VQ_EMPTY)
-			break;
-		if (err != VQ_OK) {
-			/* The walker already returned the head (if any) with length 0. */
-			if (log_ratelimit_allow(&d->rl, RNG_LOG_BURST))
-				log_warn("virtio-rng: queue %u: %s", q, vq_err_str(err));
-			r->stats.resets++;
-			notify = true;
-			vdev_set_needs_reset(d);
-			break;
-		}
-		vq_push(vq, r->chain.head, rng_fill_chain(r, &r->chain));
-		notify = true;
-		if (r->last_err && log_ratelimit_allow(&d->rl, RNG_LOG_BURST))
-			log_warn("virtio-rng: getrandom: %s", strerror(r->last_err));
-	}
-	if (notify)
-		vdev_notify_used(d, q);
+	if (q == 0 && vdev_drain_queue(d, q, &r->chain, rng_chain) != VQ_OK)
+		r->stats.resets++;
 }
 
 const struct virtio_dev_ops rng_virtio_ops = {

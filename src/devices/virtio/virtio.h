@@ -81,6 +81,23 @@ struct vdev {
 	struct log_ratelimit rl;	/* guest-triggered messages */
 };
 
+/*
+ * Handle one chain popped from a device's queue: returns the used length and
+ * sets *needs_reset when the chain is unusable (the device then stops).
+ */
+typedef uint32_t (*vdev_chain_fn)(struct vdev *d, const struct vq_chain *c, bool *needs_reset);
+
+/*
+ * The one pop/handle/push loop every device uses (device lock held). At most
+ * one queue's worth of chains per call, so a guest that keeps refilling its
+ * ring cannot hold the main loop; if work remains, the queue's eventfd is
+ * kicked to come back after the loop has served everything else. Returns the
+ * walker's refusal that put the device in NEEDS_RESET, or VQ_OK (a reset the
+ * handler asked for is the handler's to count). @scratch holds each chain.
+ */
+enum vq_err vdev_drain_queue(struct vdev *d, unsigned int q, struct vq_chain *scratch,
+			     vdev_chain_fn fn);
+
 /* The device writes @q's used ring; raise the interrupt if the driver wants one. */
 void vdev_notify_used(struct vdev *d, unsigned int q);
 /* Put the device in DEVICE_NEEDS_RESET and tell the driver (config interrupt). */
