@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/vm_spec.h"
 #include "vmm/layout.h"
 #include "vmm/log.h"
 #include "vmm/vm.h"
@@ -23,6 +24,11 @@ enum {
 	OPT_KVM_DEV,
 	OPT_DRIVE,
 	OPT_RNG,
+	OPT_API_SOCK,
+	OPT_CONFIG_FILE,
+	OPT_NO_API,
+	OPT_ID,
+	OPT_MAX_PAYLOAD,
 	OPT_VERSION,
 	OPT_HELP,
 };
@@ -38,6 +44,11 @@ static const struct option cli_options[] = {
     {"kvm-dev", required_argument, NULL, OPT_KVM_DEV},
     {"drive", required_argument, NULL, OPT_DRIVE},
     {"rng", no_argument, NULL, OPT_RNG},
+    {"api-sock", required_argument, NULL, OPT_API_SOCK},
+    {"config-file", required_argument, NULL, OPT_CONFIG_FILE},
+    {"no-api", no_argument, NULL, OPT_NO_API},
+    {"id", required_argument, NULL, OPT_ID},
+    {"http-api-max-payload-size", required_argument, NULL, OPT_MAX_PAYLOAD},
     {"version", no_argument, NULL, OPT_VERSION},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
@@ -87,6 +98,23 @@ static int cli_set_value(struct cli_opts *o, int opt, const char *arg, char *err
 					"--mem-mib must be an integer from 16 to %llu, got '%s'",
 					(unsigned long long)CLI_MAX_MEM_MIB, arg);
 		o->mem_mib = v;
+		return 0;
+	case OPT_MAX_PAYLOAD:
+		if (cli_parse_u64(arg, &v) || v < 1 || v > CLI_MAX_PAYLOAD_BYTES)
+			return cli_fail(err, len,
+					"--http-api-max-payload-size must be an integer from 1 to "
+					"%llu, got '%s'",
+					CLI_MAX_PAYLOAD_BYTES, arg);
+		o->max_payload = v;
+		return 0;
+	case OPT_ID:
+		for (const char *c = arg; *c; c++)
+			if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+			      (*c >= '0' && *c <= '9') || *c == '-'))
+				arg = "";
+		if (!*arg || strlen(arg) > CLI_INSTANCE_ID_MAX)
+			return cli_fail(err, len, "%s", "--id must match [A-Za-z0-9-]{1,64}");
+		o->id = arg;
 		return 0;
 	case OPT_LOG_LEVEL:
 		o->log_level = log_level_parse(arg);
@@ -173,6 +201,26 @@ static int cli_parse_drive(struct cli_opts *o, const char *arg, char *err, size_
 	return 0;
 }
 
+/* Which of the three ways to configure the VM was asked for, and only one. */
+static int cli_check_modes(const struct cli_opts *o, char *err, size_t err_len)
+{
+	if (o->no_api && o->api_sock)
+		return cli_fail(err, err_len, "%s", "--no-api and --api-sock exclude each other");
+	if (o->config_file && o->vm_flags)
+		return cli_fail(
+		    err, err_len, "%s",
+		    "--config-file excludes --kernel, --drive and the other VM options");
+	if (!o->kernel && !o->config_file && !o->api_sock)
+		return cli_fail(err, err_len, "%s",
+				"--kernel PATH is required (or --config-file or --api-sock)");
+	if (!o->kernel && o->vm_flags)
+		return cli_fail(err, err_len, "%s", "VM options given without --kernel PATH");
+	if (strlen(o->boot_args) >= CMDLINE_MAX_BYTES)
+		return cli_fail(err, err_len, "--boot-args is longer than %u bytes",
+				CMDLINE_MAX_BYTES - 1);
+	return 0;
+}
+
 static void cli_defaults(struct cli_opts *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -192,6 +240,10 @@ int cli_parse(int argc, char *const argv[], struct cli_opts *o, char *err, size_
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "", cli_options, NULL)) != -1) {
+		if (opt == OPT_KERNEL || opt == OPT_INITRD || opt == OPT_BOOT_ARGS ||
+		    opt == OPT_SERIAL_OUT || opt == OPT_DRIVE || opt == OPT_RNG ||
+		    opt == OPT_VCPUS || opt == OPT_MEM_MIB)
+			o->vm_flags = true;
 		switch (opt) {
 		case OPT_KERNEL:
 			o->kernel = optarg;
@@ -215,6 +267,15 @@ int cli_parse(int argc, char *const argv[], struct cli_opts *o, char *err, size_
 		case OPT_RNG:
 			o->rng = true;
 			break;
+		case OPT_API_SOCK:
+			o->api_sock = optarg;
+			break;
+		case OPT_CONFIG_FILE:
+			o->config_file = optarg;
+			break;
+		case OPT_NO_API:
+			o->no_api = true;
+			break;
 		case OPT_VERSION:
 			o->action = CLI_VERSION;
 			return 0;
@@ -231,18 +292,14 @@ int cli_parse(int argc, char *const argv[], struct cli_opts *o, char *err, size_
 	}
 	if (optind < argc)
 		return cli_fail(err, err_len, "unexpected argument '%s'", argv[optind]);
-	if (!o->kernel)
-		return cli_fail(err, err_len, "%s", "--kernel PATH is required");
-	if (strlen(o->boot_args) >= CMDLINE_MAX_BYTES)
-		return cli_fail(err, err_len, "--boot-args is longer than %u bytes",
-				CMDLINE_MAX_BYTES - 1);
-	return 0;
+	return cli_check_modes(o, err, err_len);
 }
 
 void cli_usage(int fd)
 {
 	dprintf(fd,
 		"usage: kiln --kernel PATH [options]\n"
+		"       kiln --api-sock PATH | --config-file PATH [options]\n"
 		"\n"
 		"Boot a Linux kernel (ELF vmlinux with or without a PVH note, or bzImage)\n"
 		"in a KVM microVM. The guest's COM1 is this process's stdin/stdout.\n"
@@ -259,10 +316,53 @@ void cli_usage(int fd)
 		"                      virtio-blk drive (repeatable); root appends\n"
 		"                      root=/dev/vdX to the command line\n"
 		"  --rng               virtio-rng device fed by getrandom()\n"
+		"\n"
+		"Firecracker-compatible configuration (docs/API.md):\n"
+		"  --api-sock PATH     serve the HTTP API on this Unix socket; without\n"
+		"                      --kernel or --config-file the VM starts on\n"
+		"                      PUT /actions {\"action_type\": \"InstanceStart\"}\n"
+		"  --config-file PATH  boot at once from this JSON document (the format\n"
+		"                      GET /vm/config returns); excludes the VM options\n"
+		"  --no-api            no API socket (the default without --api-sock)\n"
+		"  --id ID             instance id for logs, metrics and GET /\n"
+		"                      ([A-Za-z0-9-]{1,64}, default anonymous-instance)\n"
+		"  --http-api-max-payload-size N  largest request body (default 51200)\n"
 		"  --version           print the version and exit\n"
 		"  --help              print this help and exit\n"
 		"\n"
 		"Exit status: 0 guest reset or shut down (or SIGTERM/SIGINT), 1 bad\n"
 		"argument or start-up failure, 3 VM failure while running.\n",
 		VM_DEFAULT_BOOT_ARGS);
+}
+
+int cli_to_spec(const struct cli_opts *o, struct vm_spec *s)
+{
+	spec_init(s);
+	s->boot.kernel_image_path = strdup(o->kernel);
+	s->boot.initrd_path = o->initrd ? strdup(o->initrd) : NULL;
+	s->boot.boot_args = strdup(o->boot_args);
+	s->serial_out_path = o->serial_out ? strdup(o->serial_out) : NULL;
+	if (!s->boot.kernel_image_path || !s->boot.boot_args ||
+	    (o->initrd && !s->boot.initrd_path) || (o->serial_out && !s->serial_out_path))
+		goto nomem;
+	s->machine.vcpu_count = o->vcpus;
+	s->machine.mem_size_mib = o->mem_mib;
+	s->entropy = o->rng;
+	for (unsigned int i = 0; i < o->nr_drives; i++) {
+		struct spec_drive *d = &s->drives[i];
+
+		snprintf(d->id, sizeof(d->id), "%s", o->drives[i].id);
+		d->path_on_host = strdup(o->drives[i].path);
+		if (!d->path_on_host)
+			goto nomem;
+		s->nr_drives++;
+		d->is_root_device = o->drives[i].is_root;
+		d->is_read_only = o->drives[i].read_only;
+		d->cache_unsafe = o->drives[i].cache_unsafe;
+		d->direct = o->drives[i].direct;
+	}
+	return 0;
+nomem:
+	spec_free(s);
+	return -ENOMEM;
 }

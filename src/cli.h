@@ -15,9 +15,11 @@
 enum cli_action { CLI_RUN, CLI_HELP, CLI_VERSION };
 
 /* virtio-mmio devices get GSIs 5..23: at most 19, one of them maybe the rng. */
-#define CLI_MAX_DRIVES	 16
-#define CLI_DRIVE_ID_MAX 64
-#define CLI_PATH_MAX	 4096
+#define CLI_MAX_DRIVES	      16
+#define CLI_DRIVE_ID_MAX      64
+#define CLI_PATH_MAX	      4096
+#define CLI_INSTANCE_ID_MAX   64
+#define CLI_MAX_PAYLOAD_BYTES (16ULL << 20) /* --http-api-max-payload-size ceiling */
 
 struct cli_drive {
 	char path[CLI_PATH_MAX];
@@ -41,10 +43,21 @@ struct cli_opts {
 	struct cli_drive drives[CLI_MAX_DRIVES];
 	unsigned int nr_drives;
 	bool rng;
+	/* API mode (issue 4). */
+	const char *api_sock;	 /* --api-sock: serve the HTTP API there */
+	const char *config_file; /* --config-file: boot from this JSON document at once */
+	bool no_api;
+	const char *id;	      /* --id, [A-Za-z0-9-]{1,64}; NULL: "anonymous-instance" */
+	uint64_t max_payload; /* --http-api-max-payload-size; 0: the server's default */
+	bool vm_flags;	      /* any of --kernel/--drive/--rng/... was given */
 };
+
+struct vm_spec;
 
 /* 0 on success; -EINVAL with a one-line reason in @err otherwise. */
 int cli_parse(int argc, char *const argv[], struct cli_opts *o, char *err, size_t err_len);
 void cli_usage(int fd);
+/* The VM part of @o as a spec (the same model the API and --config-file fill). 0 or -ENOMEM. */
+int cli_to_spec(const struct cli_opts *o, struct vm_spec *s);
 
 #endif

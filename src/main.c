@@ -1,21 +1,26 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * kiln entry point: parse the command line, build the VM, run the main
- * event loop (signals, serial input, the vCPUs' exit request) and turn the
- * outcome into an exit status.
+ * kiln entry point: parse the command line, then either boot at once (CLI
+ * flags or --config-file) or wait for InstanceStart on the API socket; run the
+ * main event loop (signals, the API, serial input, the vCPUs' exit request)
+ * and turn the outcome into an exit status.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
-#include <sys/sysinfo.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "api/api.h"
+#include "api/api_vm.h"
+#include "api/http.h"
 #include "cli.h"
 #include "vmm/evloop.h"
 #include "vmm/log.h"
@@ -23,9 +28,13 @@
 
 /* While the serial FIFO is full, stdin is polled again after this long. */
 #define MAIN_INPUT_RETRY_MS 20
+/* --config-file documents larger than this are refused before parsing. */
+#define MAIN_MAX_CONFIG_BYTES (1U << 20)
 
 struct main_ctx {
-	struct vm vm;
+	struct api_vm av; /* the VM, once InstanceStart (or the CLI) built it */
+	struct api api;
+	struct http_server *http; /* NULL without --api-sock */
 	struct evloop loop;
 	struct evloop_handler sig_h, exit_h, stdin_h;
 	int done;
@@ -39,8 +48,11 @@ static void main_on_signal(struct evloop_handler *h, uint32_t events)
 
 	(void)events;
 	while (read(h->fd, &si, sizeof(si)) == sizeof(si)) {
-		log_info("received %s, stopping the VM", strsignal((int)si.ssi_signo));
-		vm_request_exit(&m->vm, KILN_EXIT_OK);
+		log_info("received %s, stopping", strsignal((int)si.ssi_signo));
+		if (m->av.built)
+			vm_request_exit(&m->av.vm, KILN_EXIT_OK);
+		else
+			m->done = 1;
 	}
 }
 
@@ -60,7 +72,7 @@ static void main_on_stdin(struct evloop_handler *h, uint32_t events)
 {
 	struct main_ctx *m = h->opaque;
 	uint8_t buf[SERIAL_RX_FIFO_BYTES];
-	size_t space = serial_rx_space(&m->vm.serial);
+	size_t space = serial_rx_space(&m->av.vm.serial);
 	ssize_t n;
 
 	if (space == 0) {
@@ -70,7 +82,7 @@ static void main_on_stdin(struct evloop_handler *h, uint32_t events)
 	}
 	n = read(h->fd, buf, space);
 	if (n > 0) {
-		serial_push_input(&m->vm.serial, buf, (size_t)n);
+		serial_push_input(&m->av.vm.serial, buf, (size_t)n);
 	} else if (n == 0 || (errno != EAGAIN && errno != EINTR) || (events & EPOLLHUP)) {
 		evloop_del(&m->loop, h);
 		h->fd = -1;
@@ -109,19 +121,23 @@ static int main_setup_loop(struct main_ctx *m)
 		return err;
 	m->sig_h = (struct evloop_handler){signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK),
 					   main_on_signal, m};
-	m->exit_h = (struct evloop_handler){m->vm.exit_evt, main_on_exit_request, m};
 	if (m->sig_h.fd < 0)
 		return -errno;
-	err = evloop_add(&m->loop, &m->sig_h, EPOLLIN);
-	if (!err)
-		err = evloop_add(&m->loop, &m->exit_h, EPOLLIN);
+	return evloop_add(&m->loop, &m->sig_h, EPOLLIN);
+}
+
+/* api_vm's hook once the vCPUs run: the exit request and the guest's stdin. */
+static int main_on_started(void *ctx)
+{
+	struct main_ctx *m = ctx;
+	int err;
+
+	m->exit_h = (struct evloop_handler){m->av.vm.exit_evt, main_on_exit_request, m};
+	err = evloop_add(&m->loop, &m->exit_h, EPOLLIN);
 	if (err)
 		return err;
 	m->stdin_h = (struct evloop_handler){STDIN_FILENO, main_on_stdin, m};
 	/* Regular files and /dev/null cannot be polled: the guest then gets no input. */
-	err = vm_watch(&m->vm, &m->loop);
-	if (err)
-		return err;
 	if (evloop_add(&m->loop, &m->stdin_h, EPOLLIN) == 0)
 		fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) | O_NONBLOCK);
 	else
@@ -129,87 +145,96 @@ static int main_setup_loop(struct main_ctx *m)
 	return 0;
 }
 
+static int main_min_timeout(int a, int b)
+{
+	if (a < 0)
+		return b;
+	if (b < 0)
+		return a;
+	return a < b ? a : b;
+}
+
 static int main_run_loop(struct main_ctx *m)
 {
 	while (!m->done) {
 		int timeout = m->stdin_paused ? MAIN_INPUT_RETRY_MS : -1;
-		int err = evloop_run_once(&m->loop, timeout);
+		int err;
 
+		if (m->http)
+			timeout = main_min_timeout(timeout, http_server_next_timeout_ms(m->http));
+		timeout = main_min_timeout(timeout, api_next_timeout_ms(&m->api));
+		err = evloop_run_once(&m->loop, timeout);
 		if (err) {
 			log_err("event loop: %s", strerror(-err));
-			vm_request_exit(&m->vm, KILN_EXIT_VM_FAILURE);
+			if (m->av.built)
+				vm_request_exit(&m->av.vm, KILN_EXIT_VM_FAILURE);
 			return KILN_EXIT_VM_FAILURE;
 		}
-		if (m->stdin_paused && m->stdin_h.fd >= 0 && serial_rx_space(&m->vm.serial)) {
+		if (m->http)
+			http_server_expire(m->http);
+		api_tick(&m->api);
+		if (m->stdin_paused && m->stdin_h.fd >= 0 && serial_rx_space(&m->av.vm.serial)) {
 			m->stdin_paused = 0;
 			evloop_mod(&m->loop, &m->stdin_h, EPOLLIN);
 		}
 	}
-	return vm_exit_code(&m->vm);
+	return m->av.built ? vm_exit_code(&m->av.vm) : KILN_EXIT_OK;
 }
 
-static int main_open_serial_out(const char *path)
+/* The whole --config-file into the spec; one line in @err on failure. */
+static int main_load_config(struct api *a, const char *path, char *err, size_t len)
 {
-	int fd;
+	char inner[SPEC_ERR_BYTES];
+	json_error_t jerr;
+	struct stat st;
+	json_t *doc;
+	int fd, ret;
 
-	if (!path)
-		return STDOUT_FILENO;
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		fprintf(stderr, "kiln: error: cannot open --serial-out %s: %s\n", path,
-			strerror(errno));
-	return fd;
-}
-
-static int main_check_host_memory(uint64_t mem_mib)
-{
-	struct sysinfo si;
-
-	if (sysinfo(&si) == 0 && mem_mib > ((uint64_t)si.totalram * si.mem_unit) >> 20) {
-		fprintf(stderr, "kiln: error: --mem-mib %llu exceeds the host's %llu MiB of RAM\n",
-			(unsigned long long)mem_mib,
-			(unsigned long long)(((uint64_t)si.totalram * si.mem_unit) >> 20));
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static int main_build_vm(struct main_ctx *m, const struct cli_opts *o)
-{
-	struct blk_config drives[CLI_MAX_DRIVES];
-	struct vm_config cfg = {
-	    .kernel_path = o->kernel,
-	    .initrd_path = o->initrd,
-	    .boot_args = o->boot_args,
-	    .kvm_path = o->kvm_path,
-	    .vcpus = o->vcpus,
-	    .mem_mib = o->mem_mib,
-	    .drives = drives,
-	    .nr_drives = o->nr_drives,
-	    .rng = o->rng,
-	};
-	int err;
-
-	for (unsigned int i = 0; i < o->nr_drives; i++)
-		drives[i] = (struct blk_config){
-		    .path = o->drives[i].path,
-		    .id = o->drives[i].id,
-		    .index = i,
-		    .read_only = o->drives[i].read_only,
-		    .cache_unsafe = o->drives[i].cache_unsafe,
-		    .direct = o->drives[i].direct,
-		    .is_root = o->drives[i].is_root,
-		};
-
-	if (main_check_host_memory(o->mem_mib))
-		return -ENOMEM;
-	cfg.serial_out_fd = main_open_serial_out(o->serial_out);
-	if (cfg.serial_out_fd < 0)
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size > MAIN_MAX_CONFIG_BYTES) {
+		snprintf(err, len, "--config-file %.200s: %s", path,
+			 fd < 0 ? strerror(errno) : "not a regular file of at most 1 MiB");
+		if (fd >= 0)
+			close(fd);
 		return -EINVAL;
-	err = vm_build(&m->vm, &cfg);
-	if (err)
-		fprintf(stderr, "kiln: error: %s\n", m->vm.error[0] ? m->vm.error : strerror(-err));
-	return err;
+	}
+	doc = json_loadfd(fd, JSON_REJECT_DUPLICATES, &jerr);
+	close(fd);
+	if (!doc) {
+		snprintf(err, len, "--config-file %.200s: invalid JSON at line %d, column %d: %s",
+			 path, jerr.line, jerr.column, jerr.text);
+		return -EINVAL;
+	}
+	ret = spec_from_json(&a->spec, doc, inner, sizeof(inner));
+	json_decref(doc);
+	if (ret)
+		snprintf(err, len, "--config-file %.200s: %s", path, inner);
+	return ret;
+}
+
+/* Boot now from the CLI flags or --config-file; nothing to do in pure API mode. */
+static int main_boot_now(struct main_ctx *m, const struct cli_opts *o,
+			 const struct boot_timer *start)
+{
+	char err[2 * SPEC_ERR_BYTES];
+	int ret;
+
+	if (o->config_file) {
+		ret = main_load_config(&m->api, o->config_file, err, sizeof(err));
+	} else if (o->kernel) {
+		spec_free(&m->api.spec);
+		ret = cli_to_spec(o, &m->api.spec);
+		if (ret)
+			snprintf(err, sizeof(err), "out of memory");
+	} else {
+		return 0;
+	}
+	if (!ret)
+		ret = api_boot_spec(&m->api, start, err, sizeof(err));
+	if (ret)
+		fprintf(stderr, "kiln: error: %s\n", err);
+	return ret;
 }
 
 static struct main_ctx main_ctx;
@@ -220,7 +245,7 @@ int main(int argc, char *argv[])
 	struct boot_timer start;
 	struct cli_opts opts;
 	char err_msg[256];
-	int code;
+	int code = KILN_EXIT_BAD_CONFIG;
 
 	boot_timer_stamp(&start);
 	main_block_signals();
@@ -236,21 +261,35 @@ int main(int argc, char *argv[])
 		printf("kiln %s\n", KILN_VERSION);
 		return 0;
 	}
-	log_setup(STDERR_FILENO, (enum log_level)opts.log_level, "kiln");
-	if (main_build_vm(m, &opts)) {
-		vm_destroy(&m->vm);
-		return KILN_EXIT_BAD_CONFIG;
+	api_init(&m->api, opts.id, &api_vm_ops, &m->av);
+	log_setup(STDERR_FILENO, (enum log_level)opts.log_level, m->api.id);
+	m->av.loop = &m->loop;
+	m->av.kvm_path = opts.kvm_path;
+	m->av.on_started = main_on_started;
+	m->av.ctx = m;
+	m->stdin_h.fd = -1;
+	if (main_setup_loop(m)) {
+		fprintf(stderr, "kiln: error: cannot set up the event loop: %s\n", strerror(errno));
+		goto out;
 	}
-	m->vm.boot_timer = start;
-	if (main_setup_loop(m) || vm_start(&m->vm)) {
-		fprintf(stderr, "kiln: error: cannot start the VM\n");
-		vm_stop(&m->vm);
-		vm_destroy(&m->vm);
-		return KILN_EXIT_BAD_CONFIG;
+	if (opts.api_sock) {
+		m->http = http_server_create(opts.api_sock, (size_t)opts.max_payload, &m->loop,
+					     api_handle, &m->api);
+		if (!m->http) {
+			fprintf(stderr, "kiln: error: cannot serve the API on %s: %s\n",
+				opts.api_sock, strerror(errno));
+			goto out;
+		}
+		log_info("API listening on %s", opts.api_sock);
 	}
+	if (main_boot_now(m, &opts, &start))
+		goto out;
 	code = main_run_loop(m);
-	vm_stop(&m->vm);
-	vm_destroy(&m->vm);
+out:
+	api_vm_teardown(&m->av);
+	if (m->http)
+		http_server_destroy(m->http);
+	api_destroy(&m->api);
 	evloop_close(&m->loop);
 	return code;
 }

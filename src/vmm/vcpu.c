@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vmm/cpuid.h"
@@ -350,22 +351,27 @@ static int vcpu_handle_exit(struct vcpu *v)
 
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
+		metrics_inc(&v->exits.io);
 		vcpu_handle_io(v);
 		return 1;
 	case KVM_EXIT_MMIO:
+		metrics_inc(&v->exits.mmio);
 		vcpu_handle_mmio(v);
 		return 1;
 	case KVM_EXIT_SHUTDOWN:
+		metrics_inc(&v->exits.shutdown);
 		/* A triple fault is how x86 resets; treat it as the guest's reset. */
 		log_info("vCPU %u: guest shutdown (triple fault), stopping", v->index);
 		vm_request_exit(v->vm, KILN_EXIT_OK);
 		return 0;
 	case KVM_EXIT_SYSTEM_EVENT:
+		metrics_inc(&v->exits.system_event);
 		log_info("vCPU %u: guest system event %u, stopping", v->index,
 			 run->system_event.type);
 		vm_request_exit(v->vm, KILN_EXIT_OK);
 		return 0;
 	case KVM_EXIT_INTERNAL_ERROR:
+		metrics_inc(&v->exits.internal_error);
 		vcpu_report_failure(v,
 				    run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION
 					? "KVM could not emulate an instruction, suberror"
@@ -374,11 +380,13 @@ static int vcpu_handle_exit(struct vcpu *v)
 		vm_request_exit(v->vm, KILN_EXIT_VM_FAILURE);
 		return 0;
 	case KVM_EXIT_FAIL_ENTRY:
+		metrics_inc(&v->exits.fail_entry);
 		vcpu_report_failure(v, "VM entry failed, reason",
 				    run->fail_entry.hardware_entry_failure_reason);
 		vm_request_exit(v->vm, KILN_EXIT_VM_FAILURE);
 		return 0;
 	default:
+		metrics_inc(&v->exits.other);
 		vcpu_report_failure(v, "unexpected KVM exit", run->exit_reason);
 		vm_request_exit(v->vm, KILN_EXIT_VM_FAILURE);
 		return 0;
@@ -393,9 +401,15 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&kick);
 	sigaddset(&kick, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
+	/* For the InstanceStart -> first KVM_RUN benchmark (docs/PERFORMANCE.md). */
+	if (v->index == 0)
+		log_debug("vCPU 0 first KVM_RUN %llu ns after the start stamp",
+			  (unsigned long long)(boot_timer_now_ns(CLOCK_MONOTONIC) -
+					       v->vm->boot_timer.start_ns));
 	while (!vm_is_stopping(v->vm)) {
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
+				metrics_inc(&v->exits.interrupted);
 				v->run->immediate_exit = 0;
 				continue;
 			}

@@ -11,6 +11,7 @@
 
 #include "vmm/boot/boot.h"
 #include "vmm/log.h"
+#include "vmm/metrics.h"
 
 struct vm;
 
@@ -22,6 +23,7 @@ struct vcpu {
 	pthread_t thread;
 	int thread_started;
 	struct log_ratelimit unhandled_rl; /* accesses to unmapped ports/MMIO */
+	struct vcpu_exit_stats exits;	   /* written by this vCPU's thread only */
 };
 
 /* Signal used to kick a vCPU thread out of KVM_RUN (handler does nothing). */

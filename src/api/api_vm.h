@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The API's hooks into a real VM (struct api_ops over struct vm): build and
+ * start from a spec, Ctrl+Alt+Del, drive backing-file swaps, counters for the
+ * metrics line. Kept apart from the routes so the fuzzer links without KVM.
+ */
+#ifndef KILN_API_VM_H
+#define KILN_API_VM_H
+
+#include <stdbool.h>
+
+#include "api/api.h"
+#include "vmm/evloop.h"
+#include "vmm/vm.h"
+
+struct api_vm {
+	struct vm vm;
+	struct evloop *loop;  /* the main loop the VM's queue eventfds join */
+	const char *kvm_path; /* normally /dev/kvm */
+	bool built;	      /* vm holds resources: vm_stop()/vm_destroy() at exit */
+	/* Main's hook once the vCPUs run (exit eventfd, stdin); non-zero fails the start. */
+	int (*on_started)(void *ctx);
+	void *ctx;
+};
+
+extern const struct api_ops api_vm_ops; /* opaque: struct api_vm */
+
+/* Stop and free the VM if one was built. */
+void api_vm_teardown(struct api_vm *av);
+
+#endif
