@@ -288,18 +288,16 @@ void vio_write_ring_addrs(const struct vio_dev *d, uint64_t desc, uint64_t avail
 	vio_write(d, VIO_QUEUE_DEVICE_HIGH, (uint32_t)(used >> 32));
 }
 
-bool vio_setup_queue(struct vio_dev *d, uint16_t qsize, struct tg_str *why)
+uint16_t vio_rings_prepare(struct vio_dev *d, uint16_t qsize)
 {
 	uint8_t(*mem)[VIO_PAGE] = vio_ring_mem[d->n];
-	uint32_t max, ready;
+	uint32_t max;
 
 	vio_write(d, VIO_QUEUE_SEL, 0);
 	max = vio_read(d, VIO_QUEUE_NUM_MAX);
 	d->num_max = (uint16_t)(max > 0xffff ? 0xffff : max);
-	if (max == 0) {
-		tg_str_add(why, "QueueNumMax 0");
-		return false;
-	}
+	if (max == 0)
+		return 0;
 	if (qsize > VIO_QSIZE_MAX)
 		qsize = VIO_QSIZE_MAX;
 	while (qsize > max)
@@ -313,8 +311,19 @@ bool vio_setup_queue(struct vio_dev *d, uint16_t qsize, struct tg_str *why)
 	d->used_idx = 0;
 	/* Polling driver: no used-buffer interrupts wanted. */
 	d->avail[0] = VIO_AVAIL_NO_INTERRUPT;
-	vio_write(d, VIO_QUEUE_NUM, qsize);
-	vio_write_ring_addrs(d, (uintptr_t)mem[0], (uintptr_t)mem[1], (uintptr_t)mem[2]);
+	return qsize;
+}
+
+bool vio_setup_queue(struct vio_dev *d, uint16_t qsize, struct tg_str *why)
+{
+	uint32_t ready;
+
+	if (!vio_rings_prepare(d, qsize)) {
+		tg_str_add(why, "QueueNumMax 0");
+		return false;
+	}
+	vio_write(d, VIO_QUEUE_NUM, d->qsize);
+	vio_write_ring_addrs(d, (uintptr_t)d->desc, (uintptr_t)d->avail, (uintptr_t)d->used);
 	vio_write(d, VIO_QUEUE_READY, 1);
 	ready = vio_read(d, VIO_QUEUE_READY);
 	if (ready != 1) {

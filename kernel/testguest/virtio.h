@@ -157,6 +157,8 @@ void vio_write_features(const struct vio_dev *d, uint64_t f);
 bool vio_negotiate(struct vio_dev *d, uint64_t want, struct tg_str *why);
 /* Queue 0 at min(QueueNumMax, qsize), static rings, QueueReady; false if refused. */
 bool vio_setup_queue(struct vio_dev *d, uint16_t qsize, struct tg_str *why);
+/* The memory half of that: QueueSel 0, QueueNumMax, zeroed rings; the size or 0. */
+uint16_t vio_rings_prepare(struct vio_dev *d, uint16_t qsize);
 void vio_write_ring_addrs(const struct vio_dev *d, uint64_t desc, uint64_t avail, uint64_t used);
 /* The whole sequence up to DRIVER_OK. */
 bool vio_init(struct vio_dev *d, uint64_t want, struct tg_str *why);
