@@ -7,6 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "api/vm_spec.h"
 #include "cli.h"
 #include "vmm/log.h"
 
@@ -173,6 +174,84 @@ static void test_cli_rejects_duplicate_ids_and_two_roots(void **state)
 	assert_non_null(strstr(err, "root"));
 }
 
+static void test_cli_api_modes(void **state)
+{
+	struct cli_opts o;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse(&o, err, "--api-sock", "/tmp/s", NULL, NULL), 0);
+	assert_string_equal(o.api_sock, "/tmp/s");
+	assert_null(o.kernel);
+	assert_int_equal(parse(&o, err, "--config-file", "/c.json", "--no-api", NULL), 0);
+	assert_string_equal(o.config_file, "/c.json");
+	assert_true(o.no_api);
+	assert_int_equal(parse(&o, err, "--api-sock", "/s", "--kernel", "k"), 0);
+	assert_int_not_equal(parse(&o, err, "--api-sock", "/s", "--no-api", NULL), 0);
+	assert_non_null(strstr(err, "--no-api"));
+	assert_int_not_equal(parse(&o, err, "--config-file", "/c", "--kernel", "k"), 0);
+	assert_non_null(strstr(err, "--config-file"));
+	assert_int_not_equal(parse(&o, err, "--api-sock", "/s", "--vcpus", "2"), 0);
+	assert_non_null(strstr(err, "--kernel"));
+	assert_int_not_equal(parse(&o, err, "--no-api", NULL, NULL, NULL), 0);
+}
+
+static void test_cli_id_and_payload_size(void **state)
+{
+	static const char *const bad_ids[] = {
+	    "", "a_b", "a b", "a/b",
+	    "x1234567890123456789012345678901234567890123456789012345678901234"};
+	static const char *const bad_sizes[] = {"0", "-1", "abc", "99999999999"};
+	struct cli_opts o;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse(&o, err, "--kernel", "k", "--id", "vm-1"), 0);
+	assert_string_equal(o.id, "vm-1");
+	for (size_t i = 0; i < sizeof(bad_ids) / sizeof(bad_ids[0]); i++) {
+		assert_int_not_equal(parse(&o, err, "--kernel", "k", "--id", bad_ids[i]), 0);
+		assert_non_null(strstr(err, "--id"));
+	}
+	assert_int_equal(parse(&o, err, "--api-sock", "/s", "--http-api-max-payload-size", "1024"),
+			 0);
+	assert_int_equal(o.max_payload, 1024);
+	for (size_t i = 0; i < sizeof(bad_sizes) / sizeof(bad_sizes[0]); i++) {
+		assert_int_not_equal(
+		    parse(&o, err, "--api-sock", "/s", "--http-api-max-payload-size", bad_sizes[i]),
+		    0);
+		assert_non_null(strstr(err, "--http-api-max-payload-size"));
+	}
+}
+
+/* The CLI flags are a thin way to fill the same spec the API and --config-file fill. */
+static void test_cli_builds_the_same_spec(void **state)
+{
+	char *argv[] = {
+	    "kiln",    "--kernel",	  "/k",	   "--vcpus",  "2",  "--mem-mib",    "64",
+	    "--drive", "/a,id=r,ro,root", "--rng", "--initrd", "/i", "--serial-out", "/s",
+	    NULL};
+	struct cli_opts o;
+	struct vm_spec s;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(cli_parse(14, argv, &o, err, sizeof(err)), 0);
+	assert_int_equal(cli_to_spec(&o, &s), 0);
+	assert_string_equal(s.boot.kernel_image_path, "/k");
+	assert_string_equal(s.boot.initrd_path, "/i");
+	assert_non_null(strstr(s.boot.boot_args, "console=ttyS0"));
+	assert_int_equal(s.machine.vcpu_count, 2);
+	assert_int_equal(s.machine.mem_size_mib, 64);
+	assert_int_equal(s.nr_drives, 1);
+	assert_string_equal(s.drives[0].id, "r");
+	assert_true(s.drives[0].is_read_only);
+	assert_true(s.drives[0].is_root_device);
+	assert_false(s.drives[0].cache_unsafe);
+	assert_true(s.entropy);
+	assert_string_equal(s.serial_out_path, "/s");
+	spec_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -186,6 +265,9 @@ int main(void)
 	    cmocka_unit_test(test_cli_drive_options_parsed),
 	    cmocka_unit_test(test_cli_rejects_bad_drives),
 	    cmocka_unit_test(test_cli_rejects_duplicate_ids_and_two_roots),
+	    cmocka_unit_test(test_cli_api_modes),
+	    cmocka_unit_test(test_cli_id_and_payload_size),
+	    cmocka_unit_test(test_cli_builds_the_same_spec),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,367 @@
+/* SPDX-License-Identifier: MIT */
+/* vm_spec: every field's presence, type and range rule, and the document round trip. */
+#include "unit.h"
+
+#include "api/vm_spec.h"
+
+static char err[SPEC_ERR_BYTES];
+
+static json_t *js(const char *text)
+{
+	json_error_t e;
+	json_t *j = json_loads(text, JSON_REJECT_DUPLICATES, &e);
+
+	assert_non_null(j);
+	return j;
+}
+
+static void check_err(const char *needle)
+{
+	if (needle && !strstr(err, needle))
+		fail_msg("error '%s' lacks '%s'", err, needle);
+}
+
+/* Run @fn-style parser on @text and expect @want; the message must contain @needle. */
+#define EXPECT(call, text, want, needle)                                                           \
+	do {                                                                                       \
+		json_t *b_ = js(text);                                                             \
+		err[0] = 0;                                                                        \
+		assert_int_equal((call), (want));                                                  \
+		check_err(needle);                                                                 \
+		json_decref(b_);                                                                   \
+	} while (0)
+
+static void test_spec_defaults_are_firecrackers(void **state)
+{
+	struct vm_spec s;
+
+	(void)state;
+	spec_init(&s);
+	assert_int_equal(s.machine.vcpu_count, 1);
+	assert_int_equal(s.machine.mem_size_mib, 128);
+	assert_null(s.boot.kernel_image_path);
+	assert_int_equal(s.nr_drives, 0);
+	spec_free(&s);
+}
+
+static void test_spec_boot_source_rules(void **state)
+{
+	struct vm_spec s;
+
+	(void)state;
+	spec_init(&s);
+	EXPECT(spec_put_boot_source(&s, b_, err, sizeof(err)),
+	       "{\"kernel_image_path\": \"/k\", \"boot_args\": \"console=ttyS0\"}", 0, NULL);
+	assert_string_equal(s.boot.kernel_image_path, "/k");
+	assert_string_equal(s.boot.boot_args, "console=ttyS0");
+	EXPECT(spec_put_boot_source(&s, b_, err, sizeof(err)), "{\"boot_args\": \"x\"}", -EINVAL,
+	       "missing required field 'kernel_image_path'");
+	EXPECT(spec_put_boot_source(&s, b_, err, sizeof(err)), "{\"kernel_image_path\": 5}",
+	       -EINVAL, "must be a string");
+	EXPECT(spec_put_boot_source(&s, b_, err, sizeof(err)),
+	       "{\"kernel_image_path\": \"/k\", \"kernel\": \"/k\"}", -EINVAL,
+	       "unknown field 'kernel'");
+	EXPECT(spec_put_boot_source(&s, b_, err, sizeof(err)), "{\"kernel_image_path\": \"\"}",
+	       -EINVAL, "1 to");
+	EXPECT(spec_put_boot_source(&s, b_, err, sizeof(err)), "[1]", -EINVAL, "JSON object");
+	{
+		/* A path with an embedded NUL (jansson loads it only with JSON_ALLOW_NUL). */
+		json_t *b = json_pack("{s:s%}", "kernel_image_path", "/a\0b", (size_t)4);
+
+		assert_int_equal(spec_put_boot_source(&s, b, err, sizeof(err)), -EINVAL);
+		check_err("NUL");
+		json_decref(b);
+	}
+	/* Refusals left the first configuration in place. */
+	assert_string_equal(s.boot.kernel_image_path, "/k");
+	spec_free(&s);
+}
+
+static void test_spec_machine_ranges(void **state)
+{
+	static const char *const bad[] = {
+	    "{\"vcpu_count\": 0, \"mem_size_mib\": 128}",
+	    "{\"vcpu_count\": 33, \"mem_size_mib\": 128}",
+	    "{\"vcpu_count\": -1, \"mem_size_mib\": 128}",
+	    "{\"vcpu_count\": \"2\", \"mem_size_mib\": 128}",
+	    "{\"vcpu_count\": 1.5, \"mem_size_mib\": 128}",
+	    "{\"vcpu_count\": 1, \"mem_size_mib\": 15}",
+	    "{\"vcpu_count\": 1, \"mem_size_mib\": 99999999999}",
+	    "{\"vcpu_count\": 1}",
+	    "{\"mem_size_mib\": 128}",
+	    "{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"smt\": 1}",
+	    "{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"huge_pages\": \"1G\"}",
+	    "{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"cpus\": 1}",
+	};
+	struct vm_spec s;
+
+	(void)state;
+	spec_init(&s);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		EXPECT(spec_put_machine(&s, b_, false, err, sizeof(err)), bad[i], -EINVAL, NULL);
+	assert_int_equal(s.machine.vcpu_count, 1);
+	EXPECT(spec_put_machine(&s, b_, false, err, sizeof(err)),
+	       "{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"smt\": true}", -ENOTSUP, "smt");
+	EXPECT(spec_put_machine(&s, b_, false, err, sizeof(err)),
+	       "{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"huge_pages\": \"2M\"}", -ENOTSUP,
+	       "not supported yet");
+	EXPECT(spec_put_machine(&s, b_, false, err, sizeof(err)),
+	       "{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"cpu_template\": \"T2\"}", -ENOTSUP,
+	       "cpu_template");
+	EXPECT(spec_put_machine(&s, b_, false, err, sizeof(err)),
+	       "{\"vcpu_count\": 32, \"mem_size_mib\": 256, \"track_dirty_pages\": true, "
+	       "\"huge_pages\": \"None\", \"smt\": false}",
+	       0, NULL);
+	assert_int_equal(s.machine.vcpu_count, 32);
+	assert_true(s.machine.track_dirty_pages);
+	/* PATCH keeps what it does not name; PUT resets the optional fields. */
+	EXPECT(spec_put_machine(&s, b_, true, err, sizeof(err)), "{\"vcpu_count\": 2}", 0, NULL);
+	assert_int_equal(s.machine.vcpu_count, 2);
+	assert_int_equal(s.machine.mem_size_mib, 256);
+	assert_true(s.machine.track_dirty_pages);
+	EXPECT(spec_put_machine(&s, b_, false, err, sizeof(err)),
+	       "{\"vcpu_count\": 2, \"mem_size_mib\": 64}", 0, NULL);
+	assert_false(s.machine.track_dirty_pages);
+	spec_free(&s);
+}
+
+static void test_spec_drive_rules(void **state)
+{
+	struct vm_spec s;
+	char body[256];
+
+	(void)state;
+	spec_init(&s);
+	EXPECT(spec_put_drive(&s, "rootfs", b_, err, sizeof(err)),
+	       "{\"drive_id\": \"rootfs\", \"path_on_host\": \"/r.img\", \"is_root_device\": true, "
+	       "\"is_read_only\": false, \"cache_type\": \"Writeback\", \"io_engine\": \"Sync\"}",
+	       0, NULL);
+	assert_int_equal(s.nr_drives, 1);
+	assert_false(s.drives[0].cache_unsafe);
+	assert_true(s.drives[0].is_root_device);
+	EXPECT(spec_put_drive(&s, "bad-id", b_, err, sizeof(err)),
+	       "{\"drive_id\": \"bad-id\", \"path_on_host\": \"/x\", \"is_root_device\": false}",
+	       -EINVAL, "[A-Za-z0-9_]");
+	EXPECT(spec_put_drive(&s, "a", b_, err, sizeof(err)),
+	       "{\"drive_id\": \"b\", \"path_on_host\": \"/x\", \"is_root_device\": false}",
+	       -EINVAL, "differs");
+	EXPECT(spec_put_drive(&s, "a", b_, err, sizeof(err)),
+	       "{\"drive_id\": \"a\", \"path_on_host\": \"/x\"}", -EINVAL, "is_root_device");
+	EXPECT(spec_put_drive(&s, "a", b_, err, sizeof(err)),
+	       "{\"drive_id\": \"a\", \"is_root_device\": false}", -EINVAL, "path_on_host");
+	EXPECT(spec_put_drive(&s, "a", b_, err, sizeof(err)),
+	       "{\"drive_id\": \"a\", \"path_on_host\": \"/x\", \"is_root_device\": false, "
+	       "\"partuuid\": \"abc\"}",
+	       -ENOTSUP, "partuuid");
+	EXPECT(spec_put_drive(&s, "a", b_, err, sizeof(err)),
+	       "{\"drive_id\": \"a\", \"path_on_host\": \"/x\", \"is_root_device\": false, "
+	       "\"rate_limiter\": {}}",
+	       -ENOTSUP, "rate_limiter");
+	EXPECT(spec_put_drive(&s, "a", b_, err, sizeof(err)),
+	       "{\"drive_id\": \"a\", \"path_on_host\": \"/x\", \"is_root_device\": false, "
+	       "\"cache_type\": \"None\"}",
+	       -EINVAL, "cache_type");
+	EXPECT(spec_put_drive(&s, "a", b_, err, sizeof(err)),
+	       "{\"drive_id\": \"a\", \"path_on_host\": \"/x\", \"is_root_device\": false, "
+	       "\"io_engine\": \"Async\"}",
+	       -ENOTSUP, "Async");
+	EXPECT(spec_put_drive(&s, "a", b_, err, sizeof(err)),
+	       "{\"drive_id\": \"a\", \"path_on_host\": \"/x\", \"is_root_device\": true}", -EINVAL,
+	       "root");
+	/* Replacing a drive keeps its slot; the table holds at most SPEC_MAX_DRIVES. */
+	EXPECT(
+	    spec_put_drive(&s, "rootfs", b_, err, sizeof(err)),
+	    "{\"drive_id\": \"rootfs\", \"path_on_host\": \"/r2.img\", \"is_root_device\": true}",
+	    0, NULL);
+	assert_int_equal(s.nr_drives, 1);
+	assert_string_equal(s.drives[0].path_on_host, "/r2.img");
+	assert_true(s.drives[0].cache_unsafe);
+	for (int i = 1; i < SPEC_MAX_DRIVES; i++) {
+		char id[8];
+
+		snprintf(id, sizeof(id), "d%d", i);
+		snprintf(
+		    body, sizeof(body),
+		    "{\"drive_id\": \"%s\", \"path_on_host\": \"/x\", \"is_root_device\": false}",
+		    id);
+		EXPECT(spec_put_drive(&s, id, b_, err, sizeof(err)), body, 0, NULL);
+	}
+	EXPECT(spec_put_drive(&s, "one_more", b_, err, sizeof(err)),
+	       "{\"drive_id\": \"one_more\", \"path_on_host\": \"/x\", \"is_root_device\": false}",
+	       -EINVAL, "at most");
+	spec_free(&s);
+}
+
+static void test_spec_drive_patch_rules(void **state)
+{
+	struct vm_spec s;
+	char *path;
+
+	(void)state;
+	spec_init(&s);
+	EXPECT(spec_put_drive(&s, "d", b_, err, sizeof(err)),
+	       "{\"drive_id\": \"d\", \"path_on_host\": \"/x\", \"is_root_device\": false}", 0,
+	       NULL);
+	EXPECT(spec_parse_drive_patch(&s, "d", b_, &path, err, sizeof(err)),
+	       "{\"drive_id\": \"d\", \"path_on_host\": \"/y\"}", 0, NULL);
+	assert_string_equal(path, "/y");
+	free(path);
+	EXPECT(spec_parse_drive_patch(&s, "e", b_, &path, err, sizeof(err)),
+	       "{\"drive_id\": \"e\", \"path_on_host\": \"/y\"}", -EINVAL, "no drive");
+	EXPECT(spec_parse_drive_patch(&s, "d", b_, &path, err, sizeof(err)),
+	       "{\"drive_id\": \"d\", \"is_read_only\": true}", -EINVAL, "unknown field");
+	EXPECT(spec_parse_drive_patch(&s, "d", b_, &path, err, sizeof(err)),
+	       "{\"drive_id\": \"d\", \"rate_limiter\": {\"bandwidth\": {}}}", -ENOTSUP,
+	       "rate_limiter");
+	spec_free(&s);
+}
+
+static void test_spec_logger_metrics_entropy_serial(void **state)
+{
+	struct spec_logger l;
+	struct spec_metrics m;
+	struct vm_spec s;
+
+	(void)state;
+	spec_init(&s);
+	EXPECT(spec_parse_logger(b_, &l, err, sizeof(err)),
+	       "{\"log_path\": \"/l\", \"level\": \"warning\", \"show_level\": true}", 0, NULL);
+	assert_int_equal(l.level, SPEC_LOG_WARNING);
+	assert_true(l.show_level);
+	assert_false(l.show_log_origin);
+	spec_logger_free(&l);
+	EXPECT(spec_parse_logger(b_, &l, err, sizeof(err)), "{\"level\": \"Loud\"}", -EINVAL,
+	       "level");
+	spec_logger_free(&l);
+	EXPECT(spec_parse_logger(b_, &l, err, sizeof(err)), "{\"show_level\": \"yes\"}", -EINVAL,
+	       "boolean");
+	spec_logger_free(&l);
+	EXPECT(spec_parse_metrics(b_, &m, err, sizeof(err)),
+	       "{\"metrics_path\": \"/m\", \"emit_id\": true, \"properties\": {\"k\": \"v\"}}", 0,
+	       NULL);
+	assert_int_equal(m.nr_props, 1);
+	assert_string_equal(m.prop_val[0], "v");
+	spec_metrics_free(&m);
+	EXPECT(spec_parse_metrics(b_, &m, err, sizeof(err)), "{}", -EINVAL, "metrics_path");
+	spec_metrics_free(&m);
+	EXPECT(spec_parse_metrics(b_, &m, err, sizeof(err)),
+	       "{\"metrics_path\": \"/m\", \"properties\": {\"k\": 1}}", -EINVAL, "string");
+	spec_metrics_free(&m);
+	EXPECT(spec_put_entropy(&s, b_, err, sizeof(err)), "{}", 0, NULL);
+	assert_true(s.entropy);
+	EXPECT(spec_put_entropy(&s, b_, err, sizeof(err)), "{\"rate_limiter\": {}}", -ENOTSUP,
+	       "not supported yet");
+	EXPECT(spec_put_serial(&s, b_, err, sizeof(err)), "{\"serial_out_path\": \"/s\"}", 0, NULL);
+	assert_string_equal(s.serial_out_path, "/s");
+	EXPECT(spec_put_serial(&s, b_, err, sizeof(err)), "{\"serial_out_path\": 1}", -EINVAL,
+	       "string");
+	spec_free(&s);
+}
+
+static const char *const full_doc =
+    "{\"boot-source\": {\"kernel_image_path\": \"/k\", \"initrd_path\": \"/i\", "
+    "\"boot_args\": \"console=ttyS0\"},"
+    " \"machine-config\": {\"vcpu_count\": 2, \"mem_size_mib\": 256},"
+    " \"drives\": [{\"drive_id\": \"rootfs\", \"path_on_host\": \"/r\", \"is_root_device\": true,"
+    " \"is_read_only\": true}, {\"drive_id\": \"data\", \"path_on_host\": \"/d\","
+    " \"is_root_device\": false, \"cache_type\": \"Writeback\"}],"
+    " \"entropy\": {}, \"serial\": {\"serial_out_path\": \"/s\"},"
+    " \"logger\": {\"log_path\": \"/l\", \"level\": \"Debug\", \"module\": \"vcpu\"},"
+    " \"metrics\": {\"metrics_path\": \"/m\", \"properties\": {\"a\": \"b\"}},"
+    " \"network-interfaces\": [], \"vsock\": null, \"balloon\": null}";
+
+static void test_spec_document_round_trips(void **state)
+{
+	struct vm_spec s, t;
+	json_t *out1, *out2;
+
+	(void)state;
+	spec_init(&s);
+	spec_init(&t);
+	EXPECT(spec_from_json(&s, b_, err, sizeof(err)), full_doc, 0, NULL);
+	assert_int_equal(s.nr_drives, 2);
+	assert_true(s.drives[0].is_read_only);
+	assert_true(s.entropy);
+	out1 = spec_to_json(&s);
+	assert_int_equal(spec_from_json(&t, out1, err, sizeof(err)), 0);
+	out2 = spec_to_json(&t);
+	assert_true(json_equal(out1, out2));
+	assert_string_equal(json_string_value(json_object_get(
+				json_object_get(out1, "machine-config"), "huge_pages")),
+			    "None");
+	json_decref(out1);
+	json_decref(out2);
+	spec_free(&s);
+	spec_free(&t);
+}
+
+static void test_spec_document_refusals(void **state)
+{
+	struct vm_spec s;
+
+	(void)state;
+	spec_init(&s);
+	EXPECT(spec_from_json(&s, b_, err, sizeof(err)), "{}", -EINVAL, "boot-source");
+	EXPECT(spec_from_json(&s, b_, err, sizeof(err)),
+	       "{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"bogus\": 1}", -EINVAL,
+	       "unknown section 'bogus'");
+	EXPECT(spec_from_json(&s, b_, err, sizeof(err)),
+	       "{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"vsock\": {\"guest_cid\": 3}}",
+	       -ENOTSUP, "vsock");
+	EXPECT(spec_from_json(&s, b_, err, sizeof(err)),
+	       "{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"drives\": {}}", -EINVAL,
+	       "array");
+	EXPECT(spec_from_json(&s, b_, err, sizeof(err)),
+	       "{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"drives\": [{\"drive_id\": "
+	       "\"a\", \"path_on_host\": \"/a\", \"is_root_device\": false}, {\"drive_id\": \"a\", "
+	       "\"path_on_host\": \"/b\", \"is_root_device\": false}]}",
+	       -EINVAL, "twice");
+	EXPECT(spec_from_json(&s, b_, err, sizeof(err)),
+	       "{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"machine-config\": "
+	       "{\"vcpu_count\": 99, \"mem_size_mib\": 128}}",
+	       -EINVAL, "machine-config: vcpu_count");
+	assert_null(s.boot.kernel_image_path);
+	spec_free(&s);
+}
+
+static void test_spec_maps_onto_vm_config(void **state)
+{
+	struct blk_config drives[SPEC_MAX_DRIVES];
+	struct vm_config cfg;
+	struct vm_spec s;
+
+	(void)state;
+	spec_init(&s);
+	assert_int_equal(spec_to_vm_config(&s, &cfg, drives, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "boot-source"));
+	EXPECT(spec_from_json(&s, b_, err, sizeof(err)), full_doc, 0, NULL);
+	assert_int_equal(spec_to_vm_config(&s, &cfg, drives, err, sizeof(err)), 0);
+	assert_string_equal(cfg.kernel_path, "/k");
+	assert_string_equal(cfg.initrd_path, "/i");
+	assert_int_equal(cfg.vcpus, 2);
+	assert_int_equal(cfg.mem_mib, 256);
+	assert_true(cfg.rng);
+	assert_int_equal(cfg.nr_drives, 2);
+	assert_string_equal(drives[1].id, "data");
+	assert_true(drives[0].read_only);
+	assert_true(drives[0].is_root);
+	assert_false(drives[1].cache_unsafe);
+	spec_free(&s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_spec_defaults_are_firecrackers),
+	    cmocka_unit_test(test_spec_boot_source_rules),
+	    cmocka_unit_test(test_spec_machine_ranges),
+	    cmocka_unit_test(test_spec_drive_rules),
+	    cmocka_unit_test(test_spec_drive_patch_rules),
+	    cmocka_unit_test(test_spec_logger_metrics_entropy_serial),
+	    cmocka_unit_test(test_spec_document_round_trips),
+	    cmocka_unit_test(test_spec_document_refusals),
+	    cmocka_unit_test(test_spec_maps_onto_vm_config),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
