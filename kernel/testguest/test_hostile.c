@@ -243,7 +243,8 @@ static void h_loop(struct hctx *h)
 	h_hdr(VIO_BLK_T_IN, SCRATCH_SECTOR);
 	vio_set_desc(h->d, 0, (uintptr_t)&vio_hdr, sizeof(vio_hdr), VIO_DESC_NEXT, 1);
 	vio_set_desc(h->d, 1, (uintptr_t)vt_buf_a, VIO_SECTOR, VIO_DESC_WRITE | VIO_DESC_NEXT, 2);
-	vio_set_desc(h->d, 2, (uintptr_t)&vio_status_byte, 1, VIO_DESC_WRITE | VIO_DESC_NEXT, 0);
+	/* Back to 1, not 0: a loop of writable buffers breaks no other rule. */
+	vio_set_desc(h->d, 2, (uintptr_t)&vio_status_byte, 1, VIO_DESC_WRITE | VIO_DESC_NEXT, 1);
 	h_kick(h, 0);
 	h_want_used0_reset(h, 0);
 }
