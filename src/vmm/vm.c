@@ -160,7 +160,7 @@ static int vm_add_virtio_devices(struct vm *vm)
 	}
 	if (cfg->rng) {
 		rng_init(&vm->rng);
-		d = vm_virtio_add(&vm->virtio, &rng_virtio_ops, &vm->rng, 0, &vm->gm);
+		d = vm_virtio_add(&vm->virtio, &rng_virtio_ops, &vm->rng, rng_features(), &vm->gm);
 		if (!d)
 			return vm_fail(vm, -ENOSPC, "too many virtio devices");
 	}
