@@ -59,11 +59,10 @@ static int api_vm_start(void *opaque, const struct vm_spec *spec, const struct b
 			char *err, size_t len)
 {
 	struct api_vm *av = opaque;
-	struct blk_config drives[SPEC_MAX_DRIVES];
 	struct vm_config cfg;
 	int ret;
 
-	ret = spec_to_vm_config(spec, &cfg, drives, err, len);
+	ret = spec_to_vm_config(spec, &cfg, av->drives, err, len);
 	if (!ret)
 		ret = api_vm_check_host_memory(cfg.mem_mib, err, len);
 	if (ret)
@@ -133,7 +132,7 @@ static int api_vm_drive_update(void *opaque, unsigned int index, const char *pat
 		return -ENODEV;
 	}
 	b = &av->vm.blks[index];
-	cfg = av->vm.cfg.drives[index];
+	cfg = av->drives[index];
 	cfg.path = path;
 	fresh = calloc(1, sizeof(*fresh));
 	if (!fresh) {
@@ -169,6 +168,8 @@ static int api_vm_drive_update(void *opaque, unsigned int index, const char *pat
 		log_warn("drive %s: config interrupt: %s", path, strerror(errno));
 	blk_close(fresh);
 	free(fresh);
+	/* @path becomes the spec's path_on_host once this returns 0. */
+	av->drives[index].path = path;
 	log_info("drive %u now backed by %s", index, path);
 	return 0;
 }
@@ -183,7 +184,7 @@ static void api_vm_metrics(void *opaque, json_t *obj)
 		const struct blk_stats *s = &av->vm.blks[i].stats;
 
 		json_object_set_new(
-		    blocks, av->vm.cfg.drives[i].id ? av->vm.cfg.drives[i].id : "drive",
+		    blocks, av->drives[i].id,
 		    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "requests",
 			      (json_int_t)s->requests, "read_bytes", (json_int_t)s->read_bytes,
 			      "write_bytes", (json_int_t)s->write_bytes, "flushes",

@@ -18,6 +18,8 @@ struct api_vm {
 	struct evloop *loop;  /* the main loop the VM's queue eventfds join */
 	const char *kvm_path; /* normally /dev/kvm */
 	bool built;	      /* vm holds resources: vm_stop()/vm_destroy() at exit */
+	/* vm.cfg.drives points here; the strings belong to the API's spec. */
+	struct blk_config drives[VM_MAX_DRIVES];
 	/* Main's hook once the vCPUs run (exit eventfd, stdin); non-zero fails the start. */
 	int (*on_started)(void *ctx);
 	void *ctx;

@@ -193,7 +193,8 @@ static bool api_parse_body(const struct api_route *r, const struct http_request 
 			  api_method_name(req->method), req->path);
 		return false;
 	}
-	*body = json_loadb((const char *)req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	*body = json_loadb((const char *)req->body, req->body_len,
+			   JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (!*body) {
 		api_fault(resp, 400, "invalid JSON body at line %d, column %d: %s", jerr.line,
 			  jerr.column, jerr.text);
