@@ -27,8 +27,8 @@ SRC_PURE := src/vmm/guest_mem.c src/vmm/log.c src/vmm/cpuid.c $(wildcard src/vmm
 FUZZ_LIBS := -ljansson -lpthread
 # Per-target extra sources, e.g. FUZZ_EXTRA_fuzz_http := src/api/http_parse.c
 FUZZ_EXTRA_fuzz_http = $(wildcard src/api/http_parse.c)
-FUZZ_EXTRA_fuzz_api = $(filter-out src/api/http.c,$(wildcard src/api/*.c)) \
-	$(wildcard src/vmm/metrics.c)
+FUZZ_EXTRA_fuzz_api = $(filter-out src/api/http.c src/api/api_vm.c,$(wildcard src/api/*.c)) \
+	$(wildcard src/vmm/metrics.c) src/vmm/boot_timer.c
 
 OBJ_LIB := $(SRC_LIB:%.c=$(BUILD)/obj/%.o)
 OBJ_MAIN := $(BUILD)/obj/src/main.o

@@ -177,7 +177,7 @@ static void test_spec_drive_rules(void **state)
 	assert_string_equal(s.drives[0].path_on_host, "/r2.img");
 	assert_true(s.drives[0].cache_unsafe);
 	for (int i = 1; i < SPEC_MAX_DRIVES; i++) {
-		char id[8];
+		char id[16];
 
 		snprintf(id, sizeof(id), "d%d", i);
 		snprintf(
