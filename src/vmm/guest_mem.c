@@ -57,6 +57,7 @@ int gm_map(struct guest_mem *gm, uint64_t mem_bytes)
 		madvise(p, r->size, MADV_DONTDUMP);
 	}
 	gm->mapped = 1;
+	gm->untouched = true;
 	return 0;
 }
 

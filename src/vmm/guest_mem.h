@@ -6,6 +6,7 @@
 #ifndef KILN_GUEST_MEM_H
 #define KILN_GUEST_MEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +23,12 @@ struct guest_mem {
 	unsigned int nr_regions;
 	uint64_t total_bytes;
 	int mapped; /* 1 if regions were mmap'ed by gm_map() and must be unmapped */
+	/*
+	 * True from gm_map() until the owner says otherwise: every byte still
+	 * reads as zero (fresh anonymous memory), so loaders need not zero.
+	 * Caller-provided buffers are never assumed untouched.
+	 */
+	bool untouched;
 };
 
 /*

@@ -15,6 +15,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vmm/log.h"
@@ -100,8 +101,10 @@ static int vm_load_guest(struct vm *vm)
 	err = vm_map_file(vm, "kernel", vm->cfg.kernel_path, &kernel);
 	if (err)
 		return err;
+	/* The kernel is the first thing written into fresh RAM (see gm.untouched). */
 	err = vm_check_boot_err(vm, boot_load_kernel(&vm->gm, kernel.data, kernel.len, &vm->image),
 				"kernel", vm->cfg.kernel_path);
+	vm->gm.untouched = false;
 	vm_unmap_file(&kernel);
 	if (!err && vm->cfg.initrd_path) {
 		err = vm_map_file(vm, "initrd", vm->cfg.initrd_path, &initrd);
@@ -256,7 +259,26 @@ static int vm_create_vcpus(struct vm *vm)
 	return err;
 }
 
+static int vm_build_steps(struct vm *vm, const struct vm_config *cfg);
+
 int vm_build(struct vm *vm, const struct vm_config *cfg)
+{
+	struct boot_timer t0;
+	int err;
+
+	boot_timer_stamp(&t0);
+	err = vm_build_steps(vm, cfg);
+	if (!err)
+		log_debug("VM built in %llu us (%llu CPU us)",
+			  (unsigned long long)(boot_timer_now_ns(CLOCK_MONOTONIC) - t0.start_ns) /
+			      1000,
+			  (unsigned long long)(boot_timer_now_ns(CLOCK_PROCESS_CPUTIME_ID) -
+					       t0.start_cpu_ns) /
+			      1000);
+	return err;
+}
+
+static int vm_build_steps(struct vm *vm, const struct vm_config *cfg)
 {
 	int err;
 

@@ -129,6 +129,24 @@ static void test_elf_loads_image_without_pvh_note_as_linux64(void **state)
 		assert_int_equal(*unit_gpa(u, DATA_PADDR + i), 0);
 }
 
+/*
+ * Fresh anonymous guest RAM (gm.untouched) already reads as zero, so the bss
+ * is not written: this test marks poisoned memory untouched to see the skip.
+ */
+static void test_elf_leaves_bss_of_untouched_memory_alone(void **state)
+{
+	struct unit_gm *u = *state;
+	struct img im;
+	struct boot_image out;
+
+	make_elf(&im, 0);
+	memset(unit_gpa(u, DATA_PADDR), 0xcc, DATA_MEMSZ);
+	u->gm.untouched = true;
+	assert_int_equal(load(u, &im, &out), BOOT_OK);
+	assert_int_equal(*unit_gpa(u, DATA_PADDR + DATA_FILESZ - 1), 0xda);
+	assert_int_equal(*unit_gpa(u, DATA_PADDR + DATA_FILESZ), 0xcc);
+}
+
 static void test_elf_loads_pvh_image_with_note_entry(void **state)
 {
 	struct img im;
@@ -427,6 +445,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    T(test_elf_loads_image_without_pvh_note_as_linux64),
+	    T(test_elf_leaves_bss_of_untouched_memory_alone),
 	    T(test_elf_loads_pvh_image_with_note_entry),
 	    T(test_elf_accepts_eight_byte_pvh_note),
 	    T(test_elf_translates_virtual_entry_to_physical),

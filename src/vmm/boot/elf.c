@@ -178,12 +178,17 @@ static enum boot_err elf_copy_segments(const struct guest_mem *gm, const struct 
 
 		if (s->filesz && gm_write(gm, s->paddr, img + s->offset, s->filesz))
 			return BOOT_ERR_SEG_OUTSIDE_RAM;
-		/* ELF spec, PT_LOAD: bytes past p_filesz up to p_memsz read as zero. */
+		/*
+		 * ELF spec, PT_LOAD: bytes past p_filesz up to p_memsz read as zero.
+		 * Untouched anonymous guest RAM already does: zeroing it would only
+		 * fault in every page of a large bss for nothing.
+		 */
 		if (bss) {
 			zero = gm_ptr(gm, s->paddr + s->filesz, bss);
 			if (!zero)
 				return BOOT_ERR_SEG_OUTSIDE_RAM;
-			memset(zero, 0, bss);
+			if (!gm->untouched)
+				memset(zero, 0, bss);
 		}
 		if (s->paddr < out->load_start)
 			out->load_start = s->paddr;
