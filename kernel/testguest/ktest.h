@@ -45,6 +45,8 @@ void ktest_blk_rw(const struct tg_boot *b, struct ktest_verdict *v);
 void ktest_blk_ro(const struct tg_boot *b, struct ktest_verdict *v);
 void ktest_blk_big(const struct tg_boot *b, struct ktest_verdict *v);
 void ktest_rng(const struct tg_boot *b, struct ktest_verdict *v);
+void ktest_integrity(const struct tg_boot *b, struct ktest_verdict *v);
+void ktest_blkbench(const struct tg_boot *b, struct ktest_verdict *v);
 
 /* virtio device choice (test_virtio.c): which device each test uses. */
 struct vio_dev;

@@ -37,6 +37,8 @@ static const struct ktest ktest_table[] = {
     {"blk_ro", ktest_blk_ro, true, vt_have_blk_ro},
     {"blk_big", ktest_blk_big, true, vt_have_blk_rw},
     {"rng", ktest_rng, true, vt_have_rng},
+    {"integrity", ktest_integrity, false, NULL}, /* for test_integrity.py */
+    {"blkbench", ktest_blkbench, false, NULL},	 /* for bench/blk_bench.py */
 };
 
 volatile uint32_t tg_irq_count[TG_NR_VECTORS];
@@ -44,7 +46,6 @@ volatile uint64_t tg_panic_vector, tg_panic_err, tg_panic_rip;
 
 /* Large: kept out of the 16 KiB user stack. */
 static struct tg_boot tg_boot_info;
-
 
 void tg_main(uint64_t kind, uint64_t info_pa) __attribute__((noreturn, used));
 void tg_panic(void) __attribute__((noreturn, used));
