@@ -4,7 +4,11 @@
  * devices (docs/VIRTIO.md), driven by the polling driver in virtio.c.
  *
  * Disk areas written: sectors 8-39 (blk_rw), 2048-4095 (blk_big, needs a
- * disk of at least 2 MiB); blk_ro only reads.
+ * disk of at least 2 MiB); blk_ro only reads. Data is vt_pattern() of the TSC,
+ * or of ktest.blk_pattern_seed=S + k when given, so that a host can check its
+ * file: blk_rw uses k = 0 (sectors 8-23 end up zero, 24-39 hold bytes
+ * 8192-16383 of the pattern), blk_big k = 1, 2, 3 per round (2048-4095 end up
+ * holding the k = 3 pattern).
  */
 #include "cmdline.h"
 #include "console.h"
@@ -47,6 +51,16 @@ void vt_pattern(uint8_t *p, uint32_t n, uint64_t seed)
 		}
 		p[i] = (uint8_t)(x >> ((i & 7) * 8));
 	}
+}
+
+/* ktest.blk_pattern_seed + @salt if given, else the TSC. */
+static uint64_t vt_seed(const struct tg_boot *b, uint64_t salt)
+{
+	uint64_t seed;
+
+	if (cmdline_get_u64(b->cmdline, "ktest.blk_pattern_seed=", &seed) == CMDLINE_NUM_OK)
+		return seed + salt;
+	return tg_rdtsc();
 }
 
 static bool vt_all(const uint8_t *p, uint32_t n, uint8_t c)
@@ -213,7 +227,7 @@ void ktest_blk_rw(const struct tg_boot *b, struct ktest_verdict *v)
 		return;
 	}
 
-	vt_pattern(vt_buf_a, RW_BYTES, tg_rdtsc());
+	vt_pattern(vt_buf_a, RW_BYTES, vt_seed(b, 0));
 	if (!vt_blk_expect(d, "write", VIO_BLK_T_OUT, RW_SECTOR, vt_buf_a, RW_BYTES, 4, false,
 			   VIO_BLK_S_OK, 1, v))
 		return;
@@ -311,12 +325,12 @@ void ktest_blk_ro(const struct tg_boot *b, struct ktest_verdict *v)
 }
 
 /* Write @wsegs, read back with @rsegs, compare. */
-static void vt_big_round(struct vio_dev *d, const char *what, unsigned int wsegs, bool wind,
-			 unsigned int rsegs, bool rind, struct ktest_verdict *v)
+static void vt_big_round(struct vio_dev *d, uint64_t seed, const char *what, unsigned int wsegs,
+			 bool wind, unsigned int rsegs, bool rind, struct ktest_verdict *v)
 {
 	uint64_t t0, t1, t2;
 
-	vt_pattern(vt_buf_a, BIG_BYTES, tg_rdtsc());
+	vt_pattern(vt_buf_a, BIG_BYTES, seed);
 	memset(vt_buf_b, 0, BIG_BYTES);
 	t0 = tg_rdtsc();
 	if (!vt_blk_expect(d, what, VIO_BLK_T_OUT, BIG_SECTOR, vt_buf_a, BIG_BYTES, wsegs, wind,
@@ -363,7 +377,7 @@ void ktest_blk_big(const struct tg_boot *b, struct ktest_verdict *v)
 	}
 	/* Direct: 64 data segments + header + status fit a queue of 128 or more. */
 	if (d->qsize >= BIG_SEGS + 2)
-		vt_big_round(d, "direct", BIG_SEGS, false, BIG_SEGS, false, v);
+		vt_big_round(d, vt_seed(b, 1), "direct", BIG_SEGS, false, BIG_SEGS, false, v);
 	else
 		ktest_fail(v, "queue too small for 64 direct segments");
 	if (!(d->features & VIO_F_INDIRECT_DESC)) {
@@ -376,9 +390,9 @@ void ktest_blk_big(const struct tg_boot *b, struct ktest_verdict *v)
 		many = 126;
 	if (many + 2 > d->qsize)
 		many = d->qsize - 2;
-	vt_big_round(d, "indirect", BIG_SEGS, true, many, true, v);
+	vt_big_round(d, vt_seed(b, 2), "indirect", BIG_SEGS, true, many, true, v);
 	/* Mixed: direct single segment out, indirect 8 back. */
-	vt_big_round(d, "single", 1, false, 8, true, v);
+	vt_big_round(d, vt_seed(b, 3), "single", 1, false, 8, true, v);
 }
 
 void ktest_rng(const struct tg_boot *b, struct ktest_verdict *v)
