@@ -121,6 +121,7 @@ demo: all
 
 bench: all
 	/usr/bin/python3 bench/boot_bench.py --out docs/bench-boot.json
+	/usr/bin/python3 bench/blk_bench.py --out docs/bench-blk.json
 
 linux-kernel:
 	kernel/linux/build-kernel.sh

@@ -8,7 +8,6 @@ the ``root`` option's command line.
 """
 import os
 import re
-import struct
 
 import pytest
 
