@@ -286,6 +286,12 @@ int main(int argc, char *argv[])
 			 (unsigned long long)(boot_timer_now_ns(CLOCK_MONOTONIC) - start.start_ns) /
 			     1000,
 			 (unsigned long long)boot_timer_now_ns(CLOCK_PROCESS_CPUTIME_ID) / 1000);
+		/*
+		 * While the client configures, do the KVM work that needs no
+		 * configuration; a failure here is reported again by InstanceStart.
+		 */
+		if (!opts.config_file)
+			api_vm_prepare(&m->av);
 	}
 	if (main_boot_now(m, &opts, &start))
 		goto out;

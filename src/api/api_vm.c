@@ -229,11 +229,21 @@ const struct api_ops api_vm_ops = {
     .collect_metrics = api_vm_metrics,
 };
 
+void api_vm_prepare(struct api_vm *av)
+{
+	av->prepared = true; /* vm_destroy() must run even if nothing is built */
+	if (vm_prepare(&av->vm, av->kvm_path)) {
+		log_debug("KVM preparation failed (%s); InstanceStart will retry", av->vm.error);
+		api_vm_teardown(av);
+	}
+}
+
 void api_vm_teardown(struct api_vm *av)
 {
-	if (!av->built)
+	if (!av->built && !av->prepared)
 		return;
 	vm_stop(&av->vm);
 	vm_destroy(&av->vm);
 	av->built = false;
+	av->prepared = false;
 }

@@ -18,6 +18,7 @@ struct api_vm {
 	struct evloop *loop;  /* the main loop the VM's queue eventfds join */
 	const char *kvm_path; /* normally /dev/kvm */
 	bool built;	      /* vm holds resources: vm_stop()/vm_destroy() at exit */
+	bool prepared;	      /* vm_prepare() ran: KVM open, VM fd created, nothing built */
 	/* vm.cfg.drives points here; the strings belong to the API's spec. */
 	struct blk_config drives[VM_MAX_DRIVES];
 	/* Main's hook once the vCPUs run (exit eventfd, stdin); non-zero fails the start. */
@@ -28,6 +29,8 @@ struct api_vm {
 extern const struct api_ops api_vm_ops; /* opaque: struct api_vm */
 
 /* Stop and free the VM if one was built. */
+/* Open KVM and create the VM fd ahead of InstanceStart (see vm_prepare()). */
+void api_vm_prepare(struct api_vm *av);
 void api_vm_teardown(struct api_vm *av);
 
 #endif

@@ -242,17 +242,15 @@ static int vm_add_devices(struct vm *vm)
 
 static int vm_create_vcpus(struct vm *vm)
 {
-	struct kvm_cpuid2 *cpuid = NULL;
-	int err = kvm_get_supported_cpuid(&vm->kvm, &cpuid);
+	int err = 0;
 
 	for (unsigned int i = 0; !err && i < vm->cfg.vcpus; i++) {
 		err = vcpu_create(&vm->vcpus[i], vm, i);
 		if (err)
 			break;
 		vm->nr_vcpus_created++;
-		err = vcpu_configure(&vm->vcpus[i], cpuid, vm->cfg.vcpus);
+		err = vcpu_configure(&vm->vcpus[i], vm->cpuid, vm->cfg.vcpus);
 	}
-	free(cpuid);
 	/* Only the boot CPU gets entry registers; APs wait for INIT/SIPI in KVM. */
 	if (!err)
 		err = vcpu_set_boot_regs(&vm->vcpus[0], &vm->image);
@@ -278,17 +276,50 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
 	return err;
 }
 
-static int vm_build_steps(struct vm *vm, const struct vm_config *cfg)
+static int vm_init(struct vm *vm)
 {
-	int err;
-
 	memset(vm, 0, sizeof(*vm));
-	vm->cfg = *cfg;
 	vm->kvm.kvm_fd = vm->kvm.vm_fd = -1;
 	vm->exit_code = -1;
 	vm->exit_evt = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->exit_evt < 0)
 		return vm_fail(vm, -errno, "eventfd: %s", strerror(errno));
+	vm->initialised = 1;
+	return 0;
+}
+
+/* The configuration-independent KVM work: device, VM fd, supported CPUID. */
+static int vm_open_kvm(struct vm *vm, const char *kvm_path)
+{
+	int err = kvm_open(&vm->kvm, kvm_path);
+
+	if (!err)
+		err = kvm_create_vm(&vm->kvm);
+	if (!err)
+		err = kvm_get_supported_cpuid(&vm->kvm, &vm->cpuid);
+	if (err)
+		return vm_fail(vm, err, "cannot use the KVM device %s: %s", kvm_path,
+			       strerror(-err));
+	vm->kvm_ready = 1;
+	return 0;
+}
+
+int vm_prepare(struct vm *vm, const char *kvm_path)
+{
+	int err = vm->initialised ? 0 : vm_init(vm);
+
+	if (!err && !vm->kvm_ready)
+		err = vm_open_kvm(vm, kvm_path);
+	return err;
+}
+
+static int vm_build_steps(struct vm *vm, const struct vm_config *cfg)
+{
+	int err = vm->initialised ? 0 : vm_init(vm);
+
+	if (err)
+		return err;
+	vm->cfg = *cfg;
 	err = gm_map(&vm->gm, cfg->mem_mib << 20);
 	if (err)
 		return vm_fail(vm, err, "cannot map %llu MiB of guest memory: %s",
@@ -298,15 +329,12 @@ static int vm_build_steps(struct vm *vm, const struct vm_config *cfg)
 		err = vm_build_cmdline(vm);
 	if (!err)
 		err = vm_load_guest(vm);
+	/* A bad kernel or drive is reported before KVM is even needed. */
+	if (!err && !vm->kvm_ready)
+		err = vm_open_kvm(vm, cfg->kvm_path);
 	if (err)
 		return err;
-	err = kvm_open(&vm->kvm, cfg->kvm_path);
-	if (err)
-		return vm_fail(vm, err, "cannot use the KVM device %s: %s", cfg->kvm_path,
-			       strerror(-err));
-	err = kvm_create_vm(&vm->kvm);
-	if (!err)
-		err = kvm_set_memory(&vm->kvm, &vm->gm);
+	err = kvm_set_memory(&vm->kvm, &vm->gm);
 	if (!err)
 		err = kvm_create_platform(&vm->kvm);
 	if (!err)
@@ -391,6 +419,10 @@ void vm_destroy(struct vm *vm)
 		vm->devices_ready = 0;
 	}
 	kvm_close(&vm->kvm);
+	free(vm->cpuid);
+	vm->cpuid = NULL;
+	vm->kvm_ready = 0;
+	vm->initialised = 0;
 	gm_unmap(&vm->gm);
 	if (vm->exit_evt >= 0)
 		close(vm->exit_evt);

@@ -62,12 +62,22 @@ struct vm {
 	char cmdline[CMDLINE_MAX_BYTES]; /* boot args + device announcements */
 	struct vcpu vcpus[KILN_MAX_VCPUS];
 	unsigned int nr_vcpus_created;
-	int devices_ready; /* serial and i8042 initialised */
-	int exit_evt;	   /* eventfd the main loop waits on; written on exit request */
-	int exit_code;	   /* first requested exit code; -1 while running (atomic) */
-	int stopping;	   /* set once; vCPU threads leave their loop (atomic) */
-	char error[256];   /* why vm_build() failed: one line naming the culprit */
+	int devices_ready;	  /* serial and i8042 initialised */
+	int exit_evt;		  /* eventfd the main loop waits on; written on exit request */
+	int exit_code;		  /* first requested exit code; -1 while running (atomic) */
+	int stopping;		  /* set once; vCPU threads leave their loop (atomic) */
+	struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID, owned; freed by vm_destroy */
+	int initialised;	  /* vm_init() ran: fds valid or -1 */
+	int kvm_ready;		  /* /dev/kvm open, VM fd created, cpuid read */
+	char error[256];	  /* why vm_build() failed: one line naming the culprit */
 };
+
+/*
+ * Optional, before the configuration is known (the API waiting for
+ * InstanceStart): open KVM, create the VM fd and read the supported CPUID, so
+ * InstanceStart does not pay for them. vm_build() does it itself otherwise.
+ */
+int vm_prepare(struct vm *vm, const char *kvm_path);
 
 /*
  * Validate @cfg and build everything up to, not including, running vCPUs.
