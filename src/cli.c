@@ -128,22 +128,6 @@ static int cli_set_value(struct cli_opts *o, int opt, const char *arg, char *err
 	}
 }
 
-static bool cli_id_valid(const char *id)
-{
-	size_t n = strlen(id);
-
-	if (n == 0 || n > CLI_DRIVE_ID_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = id[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '_'))
-			return false;
-	}
-	return true;
-}
-
 static int cli_drive_option(struct cli_drive *d, const char *opt, char *err, size_t len)
 {
 	if (!strcmp(opt, "ro"))
@@ -156,7 +140,7 @@ static int cli_drive_option(struct cli_drive *d, const char *opt, char *err, siz
 		d->cache_unsafe = true;
 	else if (!strcmp(opt, "cache=writeback"))
 		d->cache_unsafe = false;
-	else if (!strncmp(opt, "id=", 3) && cli_id_valid(opt + 3))
+	else if (!strncmp(opt, "id=", 3) && spec_drive_id_valid(opt + 3))
 		snprintf(d->id, sizeof(d->id), "%s", opt + 3);
 	else if (!strncmp(opt, "id=", 3))
 		return cli_fail(err, len, "--drive id must match [A-Za-z0-9_]{1,64}, got '%s'",
