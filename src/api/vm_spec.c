@@ -159,6 +159,17 @@ bool spec_drive_id_valid(const char *id)
 	return true;
 }
 
+/* Indexed by enum gm_backing. */
+static const char *const spec_backing_names[] = {"None", "Transparent", "2M"};
+
+static int spec_backing_from_name(const char *name)
+{
+	for (int i = 0; i < (int)(sizeof(spec_backing_names) / sizeof(spec_backing_names[0])); i++)
+		if (!strcmp(name, spec_backing_names[i]))
+			return i;
+	return -1;
+}
+
 static const char *const spec_log_level_names[] = {"Error", "Warning", "Info",
 						   "Debug", "Trace",   "Off"};
 
@@ -301,8 +312,10 @@ int spec_put_machine(struct vm_spec *s, const json_t *body, bool partial, char *
 	memcpy(f, spec_machine_fields, sizeof(f));
 	if (partial)
 		f[0].required = f[1].required = false;
-	else
+	else {
 		m.smt = m.track_dirty_pages = false;
+		m.backing = GM_BACKING_PAGES;
+	}
 	ret = spec_check_object(body, "machine-config", f, 6, err, len);
 	if (ret)
 		return ret;
@@ -329,15 +342,19 @@ int spec_put_machine(struct vm_spec *s, const json_t *body, bool partial, char *
 				 "SMT siblings)");
 	if ((v = spec_get(body, "track_dirty_pages")))
 		m.track_dirty_pages = json_is_true(v);
-	if ((v = spec_get(body, "huge_pages")) && strcmp(json_string_value(v), "None")) {
-		if (strcmp(json_string_value(v), "2M") &&
-		    strcmp(json_string_value(v), "Transparent"))
+	if ((v = spec_get(body, "huge_pages"))) {
+		int backing = spec_backing_from_name(json_string_value(v));
+
+		if (backing < 0)
 			return spec_fail(err, len, -EINVAL,
 					 "huge_pages must be \"None\", \"2M\" or \"Transparent\"");
-		return spec_fail(err, len, -ENOTSUP,
-				 "machine-config: huge_pages \"%s\" is not supported yet",
-				 json_string_value(v));
+		m.backing = (enum gm_backing)backing;
 	}
+	if (m.backing == GM_BACKING_HUGETLB_2M && m.mem_size_mib % 2)
+		return spec_fail(
+		    err, len, -EINVAL,
+		    "mem_size_mib must be a multiple of 2 with huge_pages \"2M\", got %llu",
+		    (unsigned long long)m.mem_size_mib);
 	if ((v = spec_get(body, "cpu_template")) && strcmp(json_string_value(v), "None"))
 		return spec_fail(err, len, -ENOTSUP,
 				 "machine-config: cpu_template is not supported yet");
@@ -349,7 +366,8 @@ json_t *spec_machine_to_json(const struct spec_machine *m)
 {
 	return json_pack("{s:I, s:I, s:b, s:b, s:s}", "vcpu_count", (json_int_t)m->vcpu_count,
 			 "mem_size_mib", (json_int_t)m->mem_size_mib, "smt", m->smt,
-			 "track_dirty_pages", m->track_dirty_pages, "huge_pages", "None");
+			 "track_dirty_pages", m->track_dirty_pages, "huge_pages",
+			 spec_backing_names[m->backing]);
 }
 
 /* ---- drives ------------------------------------------------------------ */
@@ -415,13 +433,12 @@ int spec_put_drive(struct vm_spec *s, const char *path_id, const json_t *body, c
 			return spec_fail(err, len, -EINVAL,
 					 "cache_type must be \"Unsafe\" or \"Writeback\"");
 	}
-	if ((v = spec_get(body, "io_engine")) && strcmp(json_string_value(v), "Sync")) {
-		if (strcmp(json_string_value(v), "Async"))
+	if ((v = spec_get(body, "io_engine"))) {
+		if (!strcmp(json_string_value(v), "Async"))
+			d.io_async = true;
+		else if (strcmp(json_string_value(v), "Sync"))
 			return spec_fail(err, len, -EINVAL,
 					 "io_engine must be \"Sync\" or \"Async\"");
-		return spec_fail(err, len, -ENOTSUP,
-				 "drive: io_engine \"Async\" is not "
-				 "supported yet");
 	}
 	idx = spec_find_drive(s, path_id);
 	for (unsigned int i = 0; i < s->nr_drives; i++)

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vmm/guest_mem.h"
+
 #include <jansson.h>
 
 #include "devices/virtio/blk.h"
@@ -48,6 +50,7 @@ struct spec_machine {
 	uint64_t mem_size_mib;
 	bool smt;
 	bool track_dirty_pages;
+	enum gm_backing backing; /* huge_pages: "None", "Transparent", "2M" */
 };
 
 struct spec_drive {
@@ -57,6 +60,7 @@ struct spec_drive {
 	bool is_read_only;
 	bool cache_unsafe; /* cache_type "Unsafe" (Firecracker's default) */
 	bool direct;	   /* CLI-only (--drive ...,direct): O_DIRECT; not in the JSON */
+	bool io_async;	   /* io_engine "Async" (io_uring) rather than "Sync" */
 };
 
 struct spec_logger {

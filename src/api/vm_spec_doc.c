@@ -161,7 +161,8 @@ static json_t *spec_doc_drive(const struct spec_drive *d)
 	return json_pack("{s:s, s:s, s:b, s:b, s:s, s:s}", "drive_id", d->id, "path_on_host",
 			 d->path_on_host ? d->path_on_host : "", "is_root_device",
 			 d->is_root_device, "is_read_only", d->is_read_only, "cache_type",
-			 d->cache_unsafe ? "Unsafe" : "Writeback", "io_engine", "Sync");
+			 d->cache_unsafe ? "Unsafe" : "Writeback", "io_engine",
+			 d->io_async ? "Async" : "Sync");
 }
 
 static json_t *spec_doc_logger(const struct spec_logger *l)
@@ -234,6 +235,8 @@ int spec_to_vm_config(const struct vm_spec *s, struct vm_config *cfg, struct blk
 	cfg->boot_args = s->boot.boot_args ? s->boot.boot_args : VM_DEFAULT_BOOT_ARGS;
 	cfg->vcpus = s->machine.vcpu_count;
 	cfg->mem_mib = s->machine.mem_size_mib;
+	cfg->backing = s->machine.backing;
+	cfg->track_dirty_pages = s->machine.track_dirty_pages;
 	cfg->rng = s->entropy;
 	cfg->drives = drives;
 	cfg->nr_drives = s->nr_drives;
@@ -245,6 +248,7 @@ int spec_to_vm_config(const struct vm_spec *s, struct vm_config *cfg, struct blk
 		    .read_only = s->drives[i].is_read_only,
 		    .cache_unsafe = s->drives[i].cache_unsafe,
 		    .direct = s->drives[i].direct,
+		    .io_async = s->drives[i].io_async,
 		    .is_root = s->drives[i].is_root_device,
 		};
 	return 0;

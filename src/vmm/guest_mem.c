@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <linux/mman.h>
 #include <sys/mman.h>
 
 #include "vmm/layout.h"
@@ -36,16 +37,22 @@ int gm_layout(struct guest_mem *gm, uint64_t mem_bytes)
 	return 0;
 }
 
-int gm_map(struct guest_mem *gm, uint64_t mem_bytes)
+int gm_map(struct guest_mem *gm, uint64_t mem_bytes, enum gm_backing backing)
 {
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
 	int err = gm_layout(gm, mem_bytes);
 
 	if (err)
 		return err;
+	if (backing == GM_BACKING_HUGETLB_2M) {
+		if (mem_bytes % MiB(2))
+			return -EINVAL;
+		/* No MAP_NORESERVE: fail now, not with SIGBUS when the guest touches it. */
+		flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_HUGE_2MB;
+	}
 	for (unsigned int i = 0; i < gm->nr_regions; i++) {
 		struct gm_region *r = &gm->regions[i];
-		void *p = mmap(NULL, r->size, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		void *p = mmap(NULL, r->size, PROT_READ | PROT_WRITE, flags, -1, 0);
 
 		if (p == MAP_FAILED) {
 			err = -errno;
@@ -53,10 +60,12 @@ int gm_map(struct guest_mem *gm, uint64_t mem_bytes)
 			return err;
 		}
 		r->host = p;
+		gm->mapped = 1;
 		/* Guest RAM never belongs in a core dump of the VMM. */
 		madvise(p, r->size, MADV_DONTDUMP);
+		if (backing == GM_BACKING_TRANSPARENT)
+			madvise(p, r->size, MADV_HUGEPAGE);
 	}
-	gm->mapped = 1;
 	gm->untouched = true;
 	return 0;
 }

@@ -37,8 +37,19 @@ struct guest_mem {
  */
 int gm_layout(struct guest_mem *gm, uint64_t mem_bytes);
 
-/* gm_layout() and mmap anonymous memory for each region. */
-int gm_map(struct guest_mem *gm, uint64_t mem_bytes);
+/* How guest RAM is backed (Firecracker's machine-config huge_pages). */
+enum gm_backing {
+	GM_BACKING_PAGES = 0,	    /* "None": ordinary 4 KiB anonymous pages */
+	GM_BACKING_TRANSPARENT = 1, /* "Transparent": anonymous, MADV_HUGEPAGE */
+	GM_BACKING_HUGETLB_2M = 2,  /* "2M": hugetlb pages reserved on the host */
+};
+
+/*
+ * gm_layout() and mmap anonymous memory for each region. With
+ * GM_BACKING_HUGETLB_2M @mem_bytes must be a multiple of 2 MiB and the host
+ * must have that many 2 MiB pages reserved (-ENOMEM otherwise).
+ */
+int gm_map(struct guest_mem *gm, uint64_t mem_bytes, enum gm_backing backing);
 
 /* Use caller-owned host buffers instead of mmap (unit tests, fuzzers). */
 int gm_init_from_buffer(struct guest_mem *gm, uint8_t *buf, uint64_t size);

@@ -108,11 +108,12 @@ int kvm_create_platform(struct kvm *k)
 	return err;
 }
 
-int kvm_set_memory(struct kvm *k, const struct guest_mem *gm)
+int kvm_set_memory(struct kvm *k, const struct guest_mem *gm, bool log_dirty)
 {
 	for (unsigned int i = 0; i < gm->nr_regions; i++) {
 		struct kvm_userspace_memory_region r = {
 		    .slot = i,
+		    .flags = log_dirty ? KVM_MEM_LOG_DIRTY_PAGES : 0,
 		    .guest_phys_addr = gm->regions[i].gpa,
 		    .memory_size = gm->regions[i].size,
 		    .userspace_addr = (uint64_t)(uintptr_t)gm->regions[i].host,

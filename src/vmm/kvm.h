@@ -6,6 +6,7 @@
 #ifndef KILN_KVM_H
 #define KILN_KVM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <linux/kvm.h>
 
@@ -24,7 +25,7 @@ int kvm_create_vm(struct kvm *k);
  * Register guest RAM. Done before the irqchip exists: a memslot change then
  * needs no wait for in-kernel readers, which saves milliseconds at start-up.
  */
-int kvm_set_memory(struct kvm *k, const struct guest_mem *gm);
+int kvm_set_memory(struct kvm *k, const struct guest_mem *gm, bool log_dirty);
 /* TSS and identity-map pages, in-kernel PIC/IOAPIC/LAPIC and PIT. */
 int kvm_create_platform(struct kvm *k);
 /* KVM_GET_SUPPORTED_CPUID into a malloc'd buffer owned by the caller. */

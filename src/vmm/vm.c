@@ -320,7 +320,13 @@ static int vm_build_steps(struct vm *vm, const struct vm_config *cfg)
 	if (err)
 		return err;
 	vm->cfg = *cfg;
-	err = gm_map(&vm->gm, cfg->mem_mib << 20);
+	err = gm_map(&vm->gm, cfg->mem_mib << 20, cfg->backing);
+	if (err == -ENOMEM && cfg->backing == GM_BACKING_HUGETLB_2M)
+		return vm_fail(
+		    vm, err,
+		    "cannot map %llu MiB of guest memory in 2 MiB huge pages: not enough "
+		    "reserved on the host (/proc/sys/vm/nr_hugepages)",
+		    (unsigned long long)cfg->mem_mib);
 	if (err)
 		return vm_fail(vm, err, "cannot map %llu MiB of guest memory: %s",
 			       (unsigned long long)cfg->mem_mib, strerror(-err));
@@ -334,7 +340,7 @@ static int vm_build_steps(struct vm *vm, const struct vm_config *cfg)
 		err = vm_open_kvm(vm, cfg->kvm_path);
 	if (err)
 		return err;
-	err = kvm_set_memory(&vm->kvm, &vm->gm);
+	err = kvm_set_memory(&vm->kvm, &vm->gm, cfg->track_dirty_pages);
 	if (!err)
 		err = kvm_create_platform(&vm->kvm);
 	if (!err)

@@ -38,6 +38,8 @@ struct vm_config {
 	int serial_out_fd;    /* where COM1 output goes */
 	unsigned int vcpus;
 	uint64_t mem_mib;
+	enum gm_backing backing;	 /* machine-config huge_pages */
+	bool track_dirty_pages;		 /* KVM dirty log on guest RAM (for snapshots) */
 	const struct blk_config *drives; /* nr_drives entries, in guest order */
 	unsigned int nr_drives;
 	bool rng;

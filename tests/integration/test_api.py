@@ -221,6 +221,59 @@ def test_config_file_boots_what_vm_config_returns(api, kiln, guest, tmp_path):
     assert r.returncode == 1 and b"not supported yet" in r.stderr, r.stderr
 
 
+HUGEPAGES = "/proc/sys/vm/nr_hugepages"
+
+
+@pytest.fixture
+def hugepages():
+    """Reserve 2 MiB pages for one test (root only), then give them back."""
+    try:
+        with open(HUGEPAGES) as f:
+            before = int(f.read())
+        with open(HUGEPAGES, "w") as f:
+            f.write(str(before + 80))
+    except OSError as e:
+        pytest.skip(f"cannot reserve huge pages: {e}")
+
+    def set_extra(n):
+        with open(HUGEPAGES, "w") as f:
+            f.write(str(before + n))
+    yield set_extra
+    set_extra(0)
+
+
+@pytest.mark.parametrize("backing", ["2M", "Transparent", "None"])
+def test_huge_pages_back_guest_memory(kiln, guest, tmp_path, hugepages, backing):
+    """machine-config huge_pages boots with each backing; the guest sees all its RAM."""
+    cfg = tmp_path / "vm.json"
+    cfg.write_text(json.dumps({
+        "boot-source": {"kernel_image_path": guest("pvh"),
+                        "boot_args": boot_args("memsize")},
+        "machine-config": {"vcpu_count": 1, "mem_size_mib": 128, "huge_pages": backing,
+                           "track_dirty_pages": True}}))
+    with open("/proc/meminfo") as f:
+        free_before = [l for l in f if l.startswith("HugePages_Free")][0]
+    r = subprocess.run([kiln, "--config-file", str(cfg), "--no-api"], capture_output=True,
+                       timeout=30, stdin=subprocess.PIPE)
+    out = r.stdout.decode()
+    assert r.returncode == 0, r.stderr.decode()
+    assert "KTEST memsize PASS" in out, out
+    with open("/proc/meminfo") as f:
+        assert [l for l in f if l.startswith("HugePages_Free")][0] == free_before
+
+
+def test_huge_pages_without_reservation_is_a_clear_error(kiln, guest, tmp_path, hugepages):
+    hugepages(0)
+    cfg = tmp_path / "vm.json"
+    cfg.write_text(json.dumps({
+        "boot-source": {"kernel_image_path": guest("pvh"), "boot_args": boot_args("serial")},
+        "machine-config": {"vcpu_count": 1, "mem_size_mib": 128, "huge_pages": "2M"}}))
+    r = subprocess.run([kiln, "--config-file", str(cfg), "--no-api"], capture_output=True,
+                       timeout=30, stdin=subprocess.PIPE)
+    err = r.stderr.decode()
+    assert r.returncode == 1 and "kiln: error:" in err and "huge pages" in err, err
+
+
 def test_post_boot_rules_and_live_drive_swap(api, spin_kernel, tmp_path):
     k = api(["--id", "spin-vm"])
     disk_a = tmp_path / "a.img"
@@ -313,8 +366,10 @@ JSON_FAULTS = [
     ("PUT", "/machine-config",
      '{"vcpu_count": 1, "mem_size_mib": 999999999999999999999999}', "invalid JSON"),
     ("PUT", "/machine-config", '{"vcpu_count": 1, "mem_size_mib": 128, "smt": true}', "smt"),
-    ("PUT", "/machine-config", '{"vcpu_count": 1, "mem_size_mib": 128, "huge_pages": "2M"}',
-     "not supported yet"),
+    ("PUT", "/machine-config", '{"vcpu_count": 1, "mem_size_mib": 129, "huge_pages": "2M"}',
+     "multiple of 2"),
+    ("PUT", "/machine-config", '{"vcpu_count": 1, "mem_size_mib": 128, "huge_pages": "1G"}',
+     "huge_pages"),
     ("PATCH", "/machine-config", '{"vcpu_count": "two"}', "must be"),
     ("PUT", "/drives/bad-id!", '{"drive_id": "bad-id!", "path_on_host": "/x", '
      '"is_root_device": false}', "drive id"),

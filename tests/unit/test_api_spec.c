@@ -103,8 +103,8 @@ static void test_spec_machine_ranges(void **state)
 	EXPECT(spec_put_machine(&s, b_, false, err, sizeof(err)),
 	       "{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"smt\": true}", -ENOTSUP, "smt");
 	EXPECT(spec_put_machine(&s, b_, false, err, sizeof(err)),
-	       "{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"huge_pages\": \"2M\"}", -ENOTSUP,
-	       "not supported yet");
+	       "{\"vcpu_count\": 1, \"mem_size_mib\": 129, \"huge_pages\": \"2M\"}", -EINVAL,
+	       "multiple of 2");
 	EXPECT(spec_put_machine(&s, b_, false, err, sizeof(err)),
 	       "{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"cpu_template\": \"T2\"}", -ENOTSUP,
 	       "cpu_template");
@@ -122,6 +122,30 @@ static void test_spec_machine_ranges(void **state)
 	EXPECT(spec_put_machine(&s, b_, false, err, sizeof(err)),
 	       "{\"vcpu_count\": 2, \"mem_size_mib\": 64}", 0, NULL);
 	assert_false(s.machine.track_dirty_pages);
+	spec_free(&s);
+}
+
+static void test_spec_machine_huge_pages(void **state)
+{
+	struct vm_spec s;
+	json_t *j;
+
+	(void)state;
+	spec_init(&s);
+	EXPECT(spec_put_machine(&s, b_, false, err, sizeof(err)),
+	       "{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"huge_pages\": \"2M\"}", 0, NULL);
+	assert_int_equal(s.machine.backing, GM_BACKING_HUGETLB_2M);
+	j = spec_machine_to_json(&s.machine);
+	assert_string_equal(json_string_value(json_object_get(j, "huge_pages")), "2M");
+	json_decref(j);
+	EXPECT(spec_put_machine(&s, b_, true, err, sizeof(err)), "{\"vcpu_count\": 2}", 0, NULL);
+	assert_int_equal(s.machine.backing, GM_BACKING_HUGETLB_2M);
+	EXPECT(spec_put_machine(&s, b_, true, err, sizeof(err)),
+	       "{\"huge_pages\": \"Transparent\"}", 0, NULL);
+	assert_int_equal(s.machine.backing, GM_BACKING_TRANSPARENT);
+	EXPECT(spec_put_machine(&s, b_, false, err, sizeof(err)),
+	       "{\"vcpu_count\": 1, \"mem_size_mib\": 129}", 0, NULL);
+	assert_int_equal(s.machine.backing, GM_BACKING_PAGES);
 	spec_free(&s);
 }
 
@@ -355,6 +379,7 @@ int main(void)
 	    cmocka_unit_test(test_spec_defaults_are_firecrackers),
 	    cmocka_unit_test(test_spec_boot_source_rules),
 	    cmocka_unit_test(test_spec_machine_ranges),
+	    cmocka_unit_test(test_spec_machine_huge_pages),
 	    cmocka_unit_test(test_spec_drive_rules),
 	    cmocka_unit_test(test_spec_drive_patch_rules),
 	    cmocka_unit_test(test_spec_logger_metrics_entropy_serial),
