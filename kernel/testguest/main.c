@@ -164,6 +164,9 @@ static void ktest_run_list(const struct tg_boot *b)
 
 void tg_main(uint64_t kind, uint64_t info_pa)
 {
+	const char *hold;
+	size_t hold_len;
+
 	/*
 	 * .bss is not cleared here: the ELF/PVH contract has the loader present
 	 * p_memsz as zeros (kiln and QEMU both do), and touching 2 MiB of
@@ -180,6 +183,14 @@ void tg_main(uint64_t kind, uint64_t info_pa)
 	}
 	ktest_run_list(&tg_boot_info);
 	con_puts("KTEST DONE\n");
+	/* ktest.hold=1: stay up after the tests so the host can measure the VMM. */
+	if (cmdline_get(tg_boot_info.cmdline, "ktest.hold=", &hold, &hold_len) && hold_len == 1 &&
+	    hold[0] == '1') {
+		con_puts("KTEST HOLD\n");
+		con_flush();
+		for (;;)
+			tg_pause();
+	}
 	tg_reset();
 }
 
