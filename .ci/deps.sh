@@ -5,7 +5,7 @@ set -euo pipefail
 PKGS=(
 	gcc make clang clang-format llvm libclang-rt-14-dev afl++
 	libseccomp-dev libcap-dev libnl-3-dev libnl-route-3-dev libbpf-dev libjansson-dev
-	libcmocka-dev python3-pytest
+	libcmocka-dev liburing-dev python3-pytest
 	busybox-static linux-source-6.1 e2fsprogs cpio bc flex bison libelf-dev libssl-dev
 	xz-utils qemu-system-x86 time hyperfine strace curl socat
 )

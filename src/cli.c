@@ -140,6 +140,10 @@ static int cli_drive_option(struct cli_drive *d, const char *opt, char *err, siz
 		d->cache_unsafe = true;
 	else if (!strcmp(opt, "cache=writeback"))
 		d->cache_unsafe = false;
+	else if (!strcmp(opt, "aio=io_uring") || !strcmp(opt, "async"))
+		d->io_async = true;
+	else if (!strcmp(opt, "aio=sync"))
+		d->io_async = false;
 	else if (!strncmp(opt, "id=", 3) && spec_drive_id_valid(opt + 3))
 		snprintf(d->id, sizeof(d->id), "%s", opt + 3);
 	else if (!strncmp(opt, "id=", 3))
@@ -148,12 +152,12 @@ static int cli_drive_option(struct cli_drive *d, const char *opt, char *err, siz
 	else
 		return cli_fail(err, len,
 				"--drive option '%s' unknown (id=ID, ro, root, direct, "
-				"cache=unsafe|writeback)",
+				"cache=unsafe|writeback, aio=io_uring|sync)",
 				opt);
 	return 0;
 }
 
-/* PATH[,id=ID][,ro][,root][,direct][,cache=unsafe|writeback] */
+/* PATH[,id=ID][,ro][,root][,direct][,cache=unsafe|writeback][,aio=io_uring|sync] */
 static int cli_parse_drive(struct cli_opts *o, const char *arg, char *err, size_t len)
 {
 	char buf[CLI_PATH_MAX + 256];
@@ -296,9 +300,10 @@ void cli_usage(int fd)
 		"  --serial-out PATH   write the guest console to PATH instead of stdout\n"
 		"  --log-level L       error, warn, info or debug (default warn)\n"
 		"  --kvm-dev PATH      KVM device (default /dev/kvm)\n"
-		"  --drive PATH[,id=ID][,ro][,root][,direct][,cache=unsafe]\n"
+		"  --drive PATH[,id=ID][,ro][,root][,direct][,cache=unsafe][,aio=io_uring]\n"
 		"                      virtio-blk drive (repeatable); root appends\n"
-		"                      root=/dev/vdX to the command line\n"
+		"                      root=/dev/vdX to the command line; aio=io_uring\n"
+		"                      (or async) serves it with the io_uring engine\n"
 		"  --rng               virtio-rng device fed by getrandom()\n"
 		"\n"
 		"Firecracker-compatible configuration (docs/API.md):\n"
@@ -344,6 +349,7 @@ int cli_to_spec(const struct cli_opts *o, struct vm_spec *s)
 		d->is_read_only = o->drives[i].read_only;
 		d->cache_unsafe = o->drives[i].cache_unsafe;
 		d->direct = o->drives[i].direct;
+		d->io_async = o->drives[i].io_async;
 	}
 	return 0;
 nomem:

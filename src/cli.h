@@ -28,6 +28,7 @@ struct cli_drive {
 	bool cache_unsafe; /* no FLUSH feature: the guest's flushes are not durable */
 	bool direct;	   /* O_DIRECT on the backing file */
 	bool is_root;	   /* append root=/dev/vdX to the kernel command line */
+	bool io_async;	   /* aio=io_uring: io_engine "Async" */
 };
 
 struct cli_opts {

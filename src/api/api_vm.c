@@ -134,6 +134,7 @@ static int api_vm_drive_update(void *opaque, unsigned int index, const char *pat
 	b = &av->vm.blks[index];
 	cfg = av->drives[index];
 	cfg.path = path;
+	cfg.io_async = false; /* only the fd moves over; the drive keeps its own ring */
 	fresh = calloc(1, sizeof(*fresh));
 	if (!fresh) {
 		snprintf(err, len, "out of memory");
@@ -146,6 +147,8 @@ static int api_vm_drive_update(void *opaque, unsigned int index, const char *pat
 		return ret;
 	}
 	pthread_mutex_lock(&d->lock);
+	/* Requests started on the old file finish on it before the swap. */
+	blk_drain_inflight(d);
 	{
 		int fd = b->fd;
 		char *old_path = b->path;

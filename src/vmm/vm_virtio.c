@@ -29,6 +29,7 @@ struct vdev *vm_virtio_add(struct vm_virtio *vv, const struct virtio_dev_ops *op
 	s->dev.gsi = VIRTIO_MMIO_FIRST_GSI + n;
 	for (unsigned int q = 0; q < VDEV_MAX_QUEUES; q++)
 		s->notify[q].fd = -1;
+	s->events.fd = -1;
 	vv->nr_slots++;
 	return &s->dev;
 }
@@ -120,10 +121,29 @@ static void vm_virtio_on_notify(struct evloop_handler *h, uint32_t events)
 	vdev_process_queue(&s->dev, q);
 }
 
+/* The device's own completion source (an async blk engine's ring eventfd). */
+static void vm_virtio_on_events(struct evloop_handler *h, uint32_t events)
+{
+	struct vm_virtio_slot *s = h->opaque;
+
+	(void)events;
+	vdev_process_events(&s->dev);
+}
+
 int vm_virtio_watch(struct vm_virtio *vv, struct evloop *loop)
 {
 	for (unsigned int i = 0; i < vv->nr_slots; i++) {
 		struct vm_virtio_slot *s = &vv->slots[i];
+		int fd = s->dev.ops->event_fd ? s->dev.ops->event_fd(&s->dev) : -1;
+
+		if (fd >= 0) {
+			int err;
+
+			s->events = (struct evloop_handler){fd, vm_virtio_on_events, s};
+			err = evloop_add(loop, &s->events, EPOLLIN);
+			if (err)
+				return err;
+		}
 
 		for (unsigned int q = 0; q < s->dev.ops->num_queues; q++) {
 			int err;

@@ -21,6 +21,7 @@
 struct vm_virtio_slot {
 	struct vdev dev;
 	struct evloop_handler notify[VDEV_MAX_QUEUES]; /* one per queue eventfd */
+	struct evloop_handler events;		       /* the device's event_fd, if it has one */
 };
 
 struct vm_virtio {
@@ -41,7 +42,7 @@ int vm_virtio_cmdline(const struct vm_virtio *vv, char *cmdline, size_t cap);
 /* Register windows on @mmio, create irqfds and per-queue ioeventfds in KVM. */
 int vm_virtio_wire(struct vm_virtio *vv, struct kvm *kvm, struct bus *mmio);
 
-/* Watch every queue eventfd from the main loop. */
+/* Watch every queue eventfd, and each device's event_fd, from the main loop. */
 int vm_virtio_watch(struct vm_virtio *vv, struct evloop *loop);
 
 void vm_virtio_destroy(struct vm_virtio *vv);

@@ -187,8 +187,14 @@ static void test_spec_drive_rules(void **state)
 	       -EINVAL, "cache_type");
 	EXPECT(spec_put_drive(&s, "a", b_, err, sizeof(err)),
 	       "{\"drive_id\": \"a\", \"path_on_host\": \"/x\", \"is_root_device\": false, "
+	       "\"io_engine\": \"Uring\"}",
+	       -EINVAL, "io_engine");
+	EXPECT(spec_put_drive(&s, "rootfs", b_, err, sizeof(err)),
+	       "{\"drive_id\": \"rootfs\", \"path_on_host\": \"/r.img\", \"is_root_device\": true, "
 	       "\"io_engine\": \"Async\"}",
-	       -ENOTSUP, "Async");
+	       0, NULL);
+	assert_int_equal(s.nr_drives, 1);
+	assert_true(s.drives[0].io_async);
 	EXPECT(spec_put_drive(&s, "a", b_, err, sizeof(err)),
 	       "{\"drive_id\": \"a\", \"path_on_host\": \"/x\", \"is_root_device\": true}", -EINVAL,
 	       "root");
@@ -200,6 +206,7 @@ static void test_spec_drive_rules(void **state)
 	assert_int_equal(s.nr_drives, 1);
 	assert_string_equal(s.drives[0].path_on_host, "/r2.img");
 	assert_true(s.drives[0].cache_unsafe);
+	assert_false(s.drives[0].io_async); /* io_engine defaults to "Sync" */
 	for (int i = 1; i < SPEC_MAX_DRIVES; i++) {
 		char id[16];
 

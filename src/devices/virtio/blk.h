@@ -2,7 +2,9 @@
 /*
  * virtio-blk device (virtio 1.2 §5.2) over one backing file or block device,
  * opened and locked once at configuration. Requests are parsed by blk_req.c
- * and executed here with synchronous preadv/pwritev/fallocate/fdatasync.
+ * and executed here with synchronous preadv/pwritev/fallocate/fdatasync, or,
+ * for a drive with io_engine "Async", reads, writes and flushes are started
+ * on the drive's io_uring (blk_aio.c) and completed from the main loop.
  */
 #ifndef KILN_VIRTIO_BLK_H
 #define KILN_VIRTIO_BLK_H
@@ -33,6 +35,7 @@ struct blk_config {
 	bool cache_unsafe; /* FLUSH not offered; a FLUSH that arrives anyway is a no-op */
 	bool direct;	   /* O_DIRECT: guest buffers must meet the host's alignment */
 	bool is_root;
+	bool io_async; /* io_engine "Async": IN/OUT/FLUSH through io_uring */
 };
 
 /* Per-device counters for metrics; written by the main thread only. */
@@ -57,6 +60,7 @@ struct blk_dev {
 	bool cache_unsafe;
 	bool direct;
 	bool is_root;
+	struct blk_aio *aio; /* owned: NULL for Sync drives; freed by blk_close() */
 	struct blk_stats stats;
 	/* Scratch, too big for the stack; only the main thread touches it. */
 	struct vq_chain chain;
@@ -82,6 +86,12 @@ uint64_t blk_features(const struct blk_dev *b);
  */
 uint32_t blk_handle_chain(struct blk_dev *b, struct log_ratelimit *rl, const struct vq_chain *c,
 			  bool *needs_reset);
+
+/*
+ * Finish (and push) every request in flight on an Async drive; no-op for Sync.
+ * Device lock held. For callers that change the backing file under the device.
+ */
+void blk_drain_inflight(struct vdev *d);
 
 /* Device id 2, one queue of BLK_QUEUE_SIZE; priv is the struct blk_dev. */
 extern const struct virtio_dev_ops blk_virtio_ops;

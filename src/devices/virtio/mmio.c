@@ -387,6 +387,14 @@ out:
 	pthread_mutex_unlock(&d->lock);
 }
 
+void vdev_process_events(struct vdev *d)
+{
+	pthread_mutex_lock(&d->lock);
+	if (d->ops->process_events)
+		d->ops->process_events(d);
+	pthread_mutex_unlock(&d->lock);
+}
+
 void vdev_notify_used(struct vdev *d, unsigned int q)
 {
 	if (q >= vdev_num_queues(d) || !vq_needs_interrupt(&d->vqs[q]))
@@ -438,7 +446,9 @@ enum vq_err vdev_drain_queue(struct vdev *d, unsigned int q, struct vq_chain *sc
 			break;
 		}
 		len = fn(d, scratch, &reset);
-		vq_push(vq, scratch->head, len);
+		if (len == VDEV_USED_DEFERRED && !reset)
+			continue;
+		vq_push(vq, scratch->head, len == VDEV_USED_DEFERRED ? 0 : len);
 		pushed = true;
 	}
 	if (pushed)

@@ -54,6 +54,8 @@ void vdev_destroy(struct vdev *d);
  * if the device is live.
  */
 void vdev_process_queue(struct vdev *d, unsigned int q);
+/* Main thread: the device's event_fd is readable; lock and run process_events. */
+void vdev_process_events(struct vdev *d);
 
 /* The MMIO window ops; opaque is the struct vdev. */
 extern const struct bus_dev_ops virtio_mmio_bus_ops;

@@ -56,6 +56,13 @@ struct virtio_dev_ops {
 	void (*reset)(struct vdev *d);
 	/* Main thread, device lock held: the driver notified queue @q. */
 	void (*process_queue)(struct vdev *d, unsigned int q);
+	/*
+	 * Optional, for devices that complete requests later (blk with an async
+	 * engine): an fd the main loop watches for readability, or -1 for none,
+	 * and the handler it runs then (main thread, device lock held).
+	 */
+	int (*event_fd)(struct vdev *d);
+	void (*process_events)(struct vdev *d);
 };
 
 struct vdev {
@@ -86,6 +93,13 @@ struct vdev {
  * sets *needs_reset when the chain is unusable (the device then stops).
  */
 typedef uint32_t (*vdev_chain_fn)(struct vdev *d, const struct vq_chain *c, bool *needs_reset);
+
+/*
+ * A vdev_chain_fn's return for "started, not finished": the loop pushes
+ * nothing for the chain, and the device pushes it itself when the I/O
+ * completes. Real used lengths stay below it.
+ */
+#define VDEV_USED_DEFERRED UINT32_MAX
 
 /*
  * The one pop/handle/push loop every device uses (device lock held). At most

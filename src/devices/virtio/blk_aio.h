@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * virtio-blk async engine (io_engine "Async"): one io_uring per drive, the
+ * in-flight slots of its started requests, and their completion. Owned by
+ * struct blk_dev (b->aio); blk.c decides what is started here.
+ */
+#ifndef KILN_VIRTIO_BLK_AIO_H
+#define KILN_VIRTIO_BLK_AIO_H
+
+#include <stdbool.h>
+
+#include "devices/virtio/blk_req.h"
+#include "devices/virtio/virtio.h"
+
+struct blk_dev;
+struct blk_aio;
+
+/* Ring entries; at least BLK_QUEUE_SIZE so one pass never overfills the SQ. */
+#define BLK_AIO_RING_ENTRIES 256u
+
+/* Create @b's ring, eventfd and slots; 0 or a negative errno (logged). */
+int blk_aio_open(struct blk_dev *b);
+/* Wait out anything in flight (nothing is pushed), then free the engine. */
+void blk_aio_close(struct blk_dev *b);
+
+/* The eventfd the ring signals on each completion. */
+int blk_aio_fd(const struct blk_aio *a);
+unsigned int blk_aio_inflight(const struct blk_aio *a);
+
+/*
+ * Start @r (IN, OUT or FLUSH) for the chain with head @head: the status and
+ * used ring are written on completion. A FLUSH is ordered after everything
+ * already started (IOSQE_IO_DRAIN). Waits for a completion when every slot
+ * is busy. 0, or a negative errno when nothing was started.
+ */
+int blk_aio_start(struct blk_dev *b, struct vdev *d, uint16_t head, const struct blk_req *r);
+/* Hand everything started since the last call to the kernel. */
+void blk_aio_submit(struct blk_dev *b, struct vdev *d);
+/*
+ * Complete finished requests: all that are ready, or (@wait) all in flight.
+ * With @push false (device reset or broken) the guest sees nothing: no status
+ * byte, no used entry. Notifies the driver once if anything was pushed.
+ */
+void blk_aio_reap(struct blk_dev *b, struct vdev *d, bool wait, bool push);
+
+#endif
