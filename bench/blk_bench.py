@@ -21,7 +21,8 @@ boot is outside every measured window. Per phase:
 Runs alternate kiln, qemu, kiln, ... (medians over --runs). --mode direct gives
 both VMMs O_DIRECT (kiln ``--drive IMG,direct``, QEMU ``cache=none,aio=native``);
 --mode buffered the host page cache (kiln's default, QEMU ``cache=writeback,
-aio=threads``). The image is filled with pseudo-random data first so that reads
+aio=threads``). --engine async serves kiln's drive with its io_uring engine
+(``,aio=io_uring``; results stored under ``<mode>-async``). The image is filled with pseudo-random data first so that reads
 hit allocated blocks.
 """
 import argparse
@@ -109,6 +110,8 @@ def vmm_commands(args, image):
             f"ktest.bb_reads_deep={args.reads_deep} ktest.bb_writes_deep={args.writes_deep} "
             f"ktest.bb_depth={args.depth}")
     kdrive = image + (",direct" if args.mode == "direct" else "")
+    if args.engine == "async":
+        kdrive += ",aio=io_uring"
     kiln = [args.kiln, "--kernel", args.kernel, "--mem-mib", "128", "--vcpus", "1",
             "--drive", kdrive, "--boot-args", boot]
     cache = "cache=none,aio=native" if args.mode == "direct" else "cache=writeback,aio=threads"
@@ -272,6 +275,8 @@ def main():
     ap.add_argument("--runs", type=int, default=5, help="boots per VMM (default 5)")
     ap.add_argument("--warmup", type=int, default=1, help="unmeasured boots per VMM first")
     ap.add_argument("--mode", choices=["buffered", "direct"], default="buffered")
+    ap.add_argument("--engine", choices=["sync", "async"], default="sync",
+                    help="kiln's io_engine: sync (preadv/pwritev) or async (io_uring)")
     ap.add_argument("--reads", type=int, default=10000, help="4 KiB reads at depth 1")
     ap.add_argument("--reads-deep", type=int, default=60000, help="4 KiB reads at depth D")
     ap.add_argument("--writes", type=int, default=4000, help="64 KiB writes at depth 1")
@@ -320,7 +325,7 @@ def main():
                     for p in r["phases"]), file=sys.stderr)
 
     summary = {v: summarize(runs[v]) for v in vmms}
-    print(f"blk_bench: mode {args.mode}, {args.runs} runs per VMM (interleaved, medians), "
+    print(f"blk_bench: mode {args.mode}, kiln engine {args.engine}, {args.runs} runs per VMM (interleaved, medians), "
           f"4 KiB reads {args.reads}/{args.reads_deep}, 64 KiB writes {args.writes}/"
           f"{args.writes_deep} at depths 1/{args.depth}, "
           f"image {args.image_mib} MiB; load before {load_before[0]}")
@@ -344,7 +349,7 @@ def main():
         "host": {"kernel": platform.release(), "cpus": os.cpu_count(),
                  "loadavg_before": load_before,
                  "loadavg_after": [round(x, 2) for x in os.getloadavg()]},
-        "mode": args.mode, "runs": args.runs, "warmup": args.warmup,
+        "mode": args.mode, "engine": args.engine, "runs": args.runs, "warmup": args.warmup,
         "reads": args.reads, "reads_deep": args.reads_deep, "writes": args.writes,
         "writes_deep": args.writes_deep, "depth": args.depth,
         "image_mib": args.image_mib, "nice": args.nice, "fifo": args.fifo,
@@ -362,11 +367,12 @@ def main():
                 old = {}
         if not isinstance(old, dict) or "modes" not in old:
             old = {"modes": {}}
-        old["modes"][args.mode] = result
+        mode_key = args.mode + ("-async" if args.engine == "async" else "")
+        old["modes"][mode_key] = result
         with open(args.out, "w") as f:
             json.dump(old, f, indent=1)
             f.write("\n")
-        print(f"wrote {args.out} (mode {args.mode})")
+        print(f"wrote {args.out} (mode {mode_key})")
     return 1 if any(invalid.values()) else 0
 
 
