@@ -156,7 +156,8 @@ int blk_aio_start(struct blk_dev *b, struct vdev *d, uint16_t head, const struct
 		return -E2BIG; /* the parser's seg_max makes this unreachable */
 	/*
 	 * Every slot busy means the driver reused descriptors still in flight
-	 * (§2.7.13.1 allows at most queue-size chains). Finish one the slow way.
+	 * (§2.7.13.1 allows at most queue-size chains): finish everything in flight
+	 * first, the slow way.
 	 */
 	if (!a->nfree)
 		blk_aio_reap(b, d, true, true);

@@ -30,8 +30,8 @@ unsigned int blk_aio_inflight(const struct blk_aio *a);
 /*
  * Start @r (IN, OUT or FLUSH) for the chain with head @head: the status and
  * used ring are written on completion. A FLUSH is ordered after everything
- * already started (IOSQE_IO_DRAIN). Waits for a completion when every slot
- * is busy. 0, or a negative errno when nothing was started.
+ * already started (IOSQE_IO_DRAIN). When every slot is busy, first finishes
+ * everything in flight. 0, or a negative errno when nothing was started.
  */
 int blk_aio_start(struct blk_dev *b, struct vdev *d, uint16_t head, const struct blk_req *r);
 /* Hand everything started since the last call to the kernel. */
