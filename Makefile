@@ -15,7 +15,7 @@ CFLAGS ?= -O2 -g
 KILN_CFLAGS := -std=gnu11 $(WARN) $(HARDEN) -Isrc -DKILN_VERSION=\"$(KILN_VERSION)\" \
 	-D_GNU_SOURCE -MMD -MP
 LDFLAGS_HARD := -static-pie -Wl,-z,relro,-z,now,-z,noexecstack
-LDLIBS := -ljansson -luring -lpthread
+LDLIBS := -ljansson -luring -lcap -lpthread
 
 SRC_ALL := $(shell find src -name '*.c' | sort)
 SRC_LIB := $(filter-out src/main.c,$(SRC_ALL))
@@ -24,7 +24,7 @@ SRC_LIB := $(filter-out src/main.c,$(SRC_ALL))
 SRC_PURE := src/vmm/guest_mem.c src/vmm/log.c src/vmm/cpuid.c $(wildcard src/vmm/boot/*.c) \
 	src/vmm/bus.c src/devices/virtio/queue.c src/devices/virtio/mmio.c \
 	src/devices/virtio/blk_req.c src/devices/virtio/blk.c src/devices/virtio/blk_aio.c
-FUZZ_LIBS := -ljansson -luring -lpthread
+FUZZ_LIBS := -ljansson -luring -lcap -lpthread
 # Per-target extra sources, e.g. FUZZ_EXTRA_fuzz_http := src/api/http_parse.c
 FUZZ_EXTRA_fuzz_http = $(wildcard src/api/http_parse.c)
 FUZZ_EXTRA_fuzz_api = $(filter-out src/api/http.c src/api/api_vm.c,$(wildcard src/api/*.c)) \
@@ -83,7 +83,7 @@ test: format-check unit integration
 check-asan:
 	$(MAKE) BUILD=build-asan CC=gcc \
 		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-		LDLIBS="-ljansson -luring -lpthread -fsanitize=address,undefined" unit
+		LDLIBS="-ljansson -luring -lcap -lpthread -fsanitize=address,undefined" unit
 
 FORMAT_FILES = $(shell find src tests/unit fuzz kernel/testguest bench -name '*.[ch]' 2>/dev/null)
 format:

@@ -29,6 +29,15 @@ enum {
 	OPT_NO_API,
 	OPT_ID,
 	OPT_MAX_PAYLOAD,
+	OPT_JAIL,
+	OPT_UID,
+	OPT_GID,
+	OPT_CHROOT_BASE,
+	OPT_NETNS,
+	OPT_NEW_PID_NS,
+	OPT_DAEMONIZE,
+	OPT_CGROUP,
+	OPT_RESOURCE_LIMIT,
 	OPT_VERSION,
 	OPT_HELP,
 };
@@ -49,6 +58,15 @@ static const struct option cli_options[] = {
     {"no-api", no_argument, NULL, OPT_NO_API},
     {"id", required_argument, NULL, OPT_ID},
     {"http-api-max-payload-size", required_argument, NULL, OPT_MAX_PAYLOAD},
+    {"jail", no_argument, NULL, OPT_JAIL},
+    {"uid", required_argument, NULL, OPT_UID},
+    {"gid", required_argument, NULL, OPT_GID},
+    {"chroot-base", required_argument, NULL, OPT_CHROOT_BASE},
+    {"netns", required_argument, NULL, OPT_NETNS},
+    {"new-pid-ns", no_argument, NULL, OPT_NEW_PID_NS},
+    {"daemonize", no_argument, NULL, OPT_DAEMONIZE},
+    {"cgroup", required_argument, NULL, OPT_CGROUP},
+    {"resource-limit", required_argument, NULL, OPT_RESOURCE_LIMIT},
     {"version", no_argument, NULL, OPT_VERSION},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
@@ -189,6 +207,47 @@ static int cli_parse_drive(struct cli_opts *o, const char *arg, char *err, size_
 	return 0;
 }
 
+/* --jail and its flags; the checks that need them all are in jail_validate(). */
+static int cli_set_jail(struct jail_opts *j, int opt, const char *arg, char *err, size_t len)
+{
+	uint32_t v;
+
+	j->any_flag = j->any_flag || opt != OPT_JAIL;
+	switch (opt) {
+	case OPT_JAIL:
+		j->enabled = true;
+		return 0;
+	case OPT_UID:
+		if (jail_parse_id_number(arg, "--uid", &v, err, len))
+			return -EINVAL;
+		j->uid = v;
+		j->uid_set = true;
+		return 0;
+	case OPT_GID:
+		if (jail_parse_id_number(arg, "--gid", &v, err, len))
+			return -EINVAL;
+		j->gid = v;
+		j->gid_set = true;
+		return 0;
+	case OPT_CHROOT_BASE:
+		j->chroot_base = arg;
+		return 0;
+	case OPT_NETNS:
+		j->netns = arg;
+		return 0;
+	case OPT_NEW_PID_NS:
+		j->new_pid_ns = true;
+		return 0;
+	case OPT_DAEMONIZE:
+		j->daemonize = true;
+		return 0;
+	case OPT_CGROUP:
+		return jail_parse_cgroup(j, arg, err, len);
+	default:
+		return jail_parse_rlimit(j, arg, err, len);
+	}
+}
+
 /* Which of the three ways to configure the VM was asked for, and only one. */
 static int cli_check_modes(const struct cli_opts *o, char *err, size_t err_len)
 {
@@ -264,6 +323,18 @@ int cli_parse(int argc, char *const argv[], struct cli_opts *o, char *err, size_
 		case OPT_NO_API:
 			o->no_api = true;
 			break;
+		case OPT_JAIL:
+		case OPT_UID:
+		case OPT_GID:
+		case OPT_CHROOT_BASE:
+		case OPT_NETNS:
+		case OPT_NEW_PID_NS:
+		case OPT_DAEMONIZE:
+		case OPT_CGROUP:
+		case OPT_RESOURCE_LIMIT:
+			if (cli_set_jail(&o->jail, opt, optarg, err, err_len))
+				return -EINVAL;
+			break;
 		case OPT_VERSION:
 			o->action = CLI_VERSION;
 			return 0;
@@ -280,6 +351,9 @@ int cli_parse(int argc, char *const argv[], struct cli_opts *o, char *err, size_
 	}
 	if (optind < argc)
 		return cli_fail(err, err_len, "unexpected argument '%s'", argv[optind]);
+	o->jail.id = o->id;
+	if (jail_validate(&o->jail, err, err_len))
+		return -EINVAL;
 	return cli_check_modes(o, err, err_len);
 }
 
@@ -316,11 +390,25 @@ void cli_usage(int fd)
 		"  --id ID             instance id for logs, metrics and GET /\n"
 		"                      ([A-Za-z0-9-]{1,64}, default anonymous-instance)\n"
 		"  --http-api-max-payload-size N  largest request body (default 51200)\n"
+		"\n"
+		"Jail (SECURITY.md; paths given afterwards resolve inside the jail root):\n"
+		"  --jail              confine kiln before it opens anything: needs --id,\n"
+		"                      --uid and --gid, and kiln started as root\n"
+		"  --uid N, --gid N    the unprivileged user kiln becomes (not 0)\n"
+		"  --chroot-base DIR   jail root is DIR/kiln/<id>/root (default /srv/kiln)\n"
+		"  --netns PATH        join this network namespace (default: a new, empty one)\n"
+		"  --new-pid-ns        not supported yet (refused)\n"
+		"  --daemonize         detach: new session, stdio on /dev/null\n"
+		"  --cgroup FILE=VALUE cgroup v2 value for kiln/<id>, e.g. pids.max=64\n"
+		"                      (repeatable)\n"
+		"  --resource-limit no-file=N|fsize=N  RLIMIT_NOFILE / RLIMIT_FSIZE (bytes)\n"
 		"  --version           print the version and exit\n"
 		"  --help              print this help and exit\n"
 		"\n"
 		"Exit status: 0 guest reset or shut down (or SIGTERM/SIGINT), 1 bad\n"
-		"argument or start-up failure, 3 VM failure while running.\n",
+		"argument or start-up failure, 3 VM failure while running, 40-55 a jail\n"
+		"step failed (40 + its row in SECURITY.md), 148 SIGSYS, 149 SIGBUS,\n"
+		"150 SIGSEGV, 151 SIGXFSZ, 154 SIGXCPU, 156 SIGHUP, 157 SIGILL.\n",
 		VM_DEFAULT_BOOT_ARGS);
 }
 

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "jail/jail.h"
+
 #define CLI_MAX_MEM_MIB (1ULL << 20) /* 1 TiB: far above any host kiln runs on */
 
 enum cli_action { CLI_RUN, CLI_HELP, CLI_VERSION };
@@ -48,9 +50,10 @@ struct cli_opts {
 	const char *api_sock;	 /* --api-sock: serve the HTTP API there */
 	const char *config_file; /* --config-file: boot from this JSON document at once */
 	bool no_api;
-	const char *id;	      /* --id, [A-Za-z0-9-]{1,64}; NULL: "anonymous-instance" */
-	uint64_t max_payload; /* --http-api-max-payload-size; 0: the server's default */
-	bool vm_flags;	      /* any of --kernel/--drive/--rng/... was given */
+	const char *id;	       /* --id, [A-Za-z0-9-]{1,64}; NULL: "anonymous-instance" */
+	uint64_t max_payload;  /* --http-api-max-payload-size; 0: the server's default */
+	bool vm_flags;	       /* any of --kernel/--drive/--rng/... was given */
+	struct jail_opts jail; /* --jail and its flags (issue 5); jail.id is --id */
 };
 
 struct vm_spec;

@@ -22,6 +22,7 @@
 #include "api/api_vm.h"
 #include "api/http.h"
 #include "cli.h"
+#include "jail/jail.h"
 #include "vmm/evloop.h"
 #include "vmm/log.h"
 #include "vmm/vm.h"
@@ -248,6 +249,7 @@ int main(int argc, char *argv[])
 	int code = KILN_EXIT_BAD_CONFIG;
 
 	boot_timer_stamp(&start);
+	jail_signals_install();
 	main_block_signals();
 	if (cli_parse(argc, argv, &opts, err_msg, sizeof(err_msg))) {
 		fprintf(stderr, "kiln: error: %s (see kiln --help)\n", err_msg);
@@ -261,6 +263,8 @@ int main(int argc, char *argv[])
 		printf("kiln %s\n", KILN_VERSION);
 		return 0;
 	}
+	/* Before anything opens a file: every path from here on is inside the jail. */
+	jail_run(&opts.jail);
 	api_init(&m->api, opts.id, &api_vm_ops, &m->av);
 	log_setup(STDERR_FILENO, (enum log_level)opts.log_level, m->api.id);
 	m->av.loop = &m->loop;
