@@ -18,8 +18,12 @@
 
 #define JAIL_SCAN_MAX_DEPTH 16
 
+/*
+ * /dev/null is the API server's spare fd for EMFILE (src/api/http.c): it
+ * closes it to accept and drop a connection when the fd table is full.
+ */
 static const char *const jail_fs_dev_paths[JAIL_NR_DEVS] = {"/dev/kvm", "/dev/net/tun",
-							    "/dev/urandom"};
+							    "/dev/urandom", "/dev/null"};
 
 /* Why openat(O_NOFOLLOW|O_DIRECTORY) failed on @name, in the words the operator needs. */
 static int jail_fs_explain(struct jail_ctx *c, int dirfd, const char *name, const char *shown,
@@ -84,7 +88,7 @@ static bool jail_fs_is_dev_path(const char *rel)
 /*
  * Refuse what would let the jailed user reach a host object: a hard link (a
  * second name of a host file, e.g. one writable through the jail), and any
- * device node but the three kiln recreates itself.
+ * device node but the ones kiln recreates itself.
  */
 static int jail_fs_scan(struct jail_ctx *c, int dirfd, const char *rel, int depth)
 {

@@ -148,7 +148,7 @@ static const struct jail_step jail_steps[] = {
      "the launcher's environment may hold secrets; the guest must not read them back"},
     {"rlimits", jail_step_rlimits, "--resource-limit caps fds and file size for good"},
     {"host-devices", jail_fs_host_devices,
-     "read /dev/kvm, /dev/net/tun, /dev/urandom major:minor while the host /dev is visible"},
+     "read the host's major:minor of /dev/kvm, net/tun, urandom, null while /dev is visible"},
     {"cgroup", jail_cgroup_enter,
      "CPU, memory and pids limits apply before the VM allocates anything"},
     {"namespaces", jail_ns_unshare,
@@ -162,7 +162,7 @@ static const struct jail_step jail_steps[] = {
      "bind the jail root, pivot_root into it and detach the old root: the host "
      "file system is gone, not just hidden"},
     {"devices", jail_fs_make_devices,
-     "only /dev/kvm, /dev/net/tun, /dev/urandom, 0600 and owned by the jail user"},
+     "only /dev/kvm, /dev/net/tun, /dev/urandom, /dev/null: 0600, owned by the jail user"},
     {"bounding-set", jail_caps_drop_bounding,
      "empty the bounding set (needs CAP_SETPCAP, so before the uid change)"},
     {"ids", jail_caps_set_ids, "setgroups(0), setresgid, setresuid: the unprivileged user"},

@@ -8,7 +8,7 @@
 #include "jail/jail.h"
 
 #define JAIL_PATH_BYTES 1280
-#define JAIL_NR_DEVS	3
+#define JAIL_NR_DEVS	4
 
 struct jail_dev {
 	const char *path; /* the same path on the host and inside the jail */

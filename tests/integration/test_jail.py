@@ -181,10 +181,13 @@ def test_jailed_kiln_boots_the_guest_confined(kiln, guest, jail):
     assert os.path.exists(f"/proc/{pid}/root/tg.elf")
     assert not os.path.exists(f"/proc/{pid}/root/etc")
     assert sorted(os.listdir(f"/proc/{pid}/root/dev")) in (
-        ["kvm", "net", "urandom"], ["kvm", "urandom"])
+        ["kvm", "net", "null", "urandom"], ["kvm", "null", "urandom"])
+    kvm = os.stat(jail.root / "dev" / "kvm")
+    assert (kvm.st_uid, kvm.st_gid, kvm.st_mode) == (UID, GID, 0o20600)
+    assert kvm.st_rdev == os.stat("/dev/kvm").st_rdev
     assert os.stat(jail.root).st_uid == UID and os.stat(jail.root).st_mode & 0o777 == 0o700
 
-    allowed = ("anon_inode:", "pipe:", "socket:", "/dev/kvm")
+    allowed = ("anon_inode:", "pipe:", "socket:", "/dev/kvm", "/dev/null")
     stderr = os.readlink(f"/proc/{pid}/fd/2")
     for fd in os.listdir(f"/proc/{pid}/fd"):
         try:
@@ -192,7 +195,8 @@ def test_jailed_kiln_boots_the_guest_confined(kiln, guest, jail):
         except FileNotFoundError:
             continue
         # 0-2 are the launcher's stdio, kept on purpose (log.c holds a dup of 2);
-        # everything else is kiln's own: KVM, eventfds, epoll, the API socket.
+        # everything else is kiln's own: KVM, eventfds, epoll, the API socket and
+        # its spare /dev/null.
         assert fd in ("0", "1", "2") or target.startswith(allowed) or target == stderr, \
             (fd, target)
         assert target != f"pipe:[{leaked}]", "an inherited fd crossed into the jail"
@@ -229,6 +233,36 @@ def test_fsize_limit_ends_kiln_with_the_sigxfsz_code(kiln, guest, jail):
     assert p.returncode == EXIT_SIGXFSZ, (p.returncode, p.stderr)
     assert "fatal signal SIGXFSZ" in p.stderr, p.stderr
     assert os.path.getsize(jail.root / "serial.log") == 1
+
+
+@pytest.mark.skipif(cgroup2_mount() is None, reason="no cgroup v2 to find the daemon's pid in")
+def test_daemonize_detaches_into_its_own_session(kiln, jail):
+    """--daemonize: the launcher returns 0 at once; the daemon leads its own session,
+    has /dev/null (the jail's) as stdio, and serves the API inside the jail."""
+    os.makedirs(jail.root)
+    jail.start(kiln, ["--daemonize", "--api-sock", "/api.sock",
+                      "--cgroup", "cgroup.max.descendants=0"])
+    assert jail.proc.wait(timeout=10) == 0, jail.describe()
+    deadline = time.monotonic() + 5
+    while not (jail.root / "api.sock").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    procs = os.path.join(jail.cg, "kiln", jail.id, "cgroup.procs")
+    pids = open(procs).read().split()
+    assert len(pids) == 1, pids
+    pid = int(pids[0])
+    try:
+        stat = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        assert int(stat[3]) == pid, "not a session leader"  # field 6: session
+        null = os.stat("/dev/null").st_rdev
+        for fd in (0, 1, 2):
+            assert os.stat(f"/proc/{pid}/fd/{fd}").st_rdev == null, fd
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(str(jail.root / "api.sock"))
+    finally:
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
+            time.sleep(0.01)
 
 
 def run_refused(kiln, args, code):
