@@ -15,7 +15,7 @@ CFLAGS ?= -O2 -g
 KILN_CFLAGS := -std=gnu11 $(WARN) $(HARDEN) -Isrc -DKILN_VERSION=\"$(KILN_VERSION)\" \
 	-D_GNU_SOURCE -MMD -MP
 LDFLAGS_HARD := -static-pie -Wl,-z,relro,-z,now,-z,noexecstack
-LDLIBS := -ljansson -luring -lcap -lpthread
+LDLIBS := -ljansson -luring -lcap -lseccomp -lpthread
 
 SRC_ALL := $(shell find src -name '*.c' | sort)
 SRC_LIB := $(filter-out src/main.c,$(SRC_ALL))
@@ -24,7 +24,7 @@ SRC_LIB := $(filter-out src/main.c,$(SRC_ALL))
 SRC_PURE := src/vmm/guest_mem.c src/vmm/log.c src/vmm/cpuid.c $(wildcard src/vmm/boot/*.c) \
 	src/vmm/bus.c src/devices/virtio/queue.c src/devices/virtio/mmio.c \
 	src/devices/virtio/blk_req.c src/devices/virtio/blk.c src/devices/virtio/blk_aio.c
-FUZZ_LIBS := -ljansson -luring -lcap -lpthread
+FUZZ_LIBS := -ljansson -luring -lcap -lseccomp -lpthread
 # Per-target extra sources, e.g. FUZZ_EXTRA_fuzz_http := src/api/http_parse.c
 FUZZ_EXTRA_fuzz_http = $(wildcard src/api/http_parse.c)
 FUZZ_EXTRA_fuzz_api = $(filter-out src/api/http.c src/api/api_vm.c,$(wildcard src/api/*.c)) \
@@ -44,10 +44,10 @@ FUZZ_SMOKE_SECONDS ?= 30
 TESTGUEST := $(BUILD)/testguest.elf $(BUILD)/testguest-linux64.elf
 
 .SECONDEXPANSION:
-.PHONY: all kiln testguest deps test unit integration format format-check check-asan \
+.PHONY: all kiln testguest seccomp-test-bins deps test unit integration format format-check check-asan \
 	fuzz fuzz-build fuzz-afl fuzz-smoke bench demo test-linux linux-kernel clean
 
-all: kiln testguest
+all: kiln testguest seccomp-test-bins
 
 kiln: $(BUILD)/kiln
 
@@ -67,6 +67,25 @@ $(TESTGUEST): $(wildcard kernel/testguest/*)
 	$(MAKE) -C kernel/testguest O=$(abspath $(BUILD))
 
 # ---- tests -----------------------------------------------------------------
+# Seccomp (issue 5): the policy checker, and kiln-selftest, a kiln whose
+# --seccomp-selftest flag makes a forbidden syscall. Never installed or shipped.
+SECCOMP_SELFTEST_SRC := src/cli.c src/jail/seccomp.c
+SECCOMP_SELFTEST_OBJ := $(SECCOMP_SELFTEST_SRC:%.c=$(BUILD)/obj-selftest/%.o)
+SECCOMP_TEST_BINS := $(BUILD)/tests/seccomp_check $(BUILD)/kiln-selftest
+seccomp-test-bins: $(SECCOMP_TEST_BINS)
+
+$(BUILD)/obj-selftest/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(KILN_CFLAGS) $(CFLAGS) -DKILN_SECCOMP_SELFTEST -c -o $@ $<
+
+$(BUILD)/kiln-selftest: $(filter-out $(SECCOMP_SELFTEST_SRC:%.c=$(BUILD)/obj/%.o),$(OBJ_LIB)) \
+		$(SECCOMP_SELFTEST_OBJ) $(BUILD)/obj-selftest/src/main.o
+	$(CC) $(LDFLAGS_HARD) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/seccomp_check: tests/seccomp/seccomp_check.c $(BUILD)/libkiln.a
+	@mkdir -p $(dir $@)
+	$(CC) $(KILN_CFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libkiln.a $(LDLIBS)
+
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libkiln.a
 	@mkdir -p $(dir $@)
 	$(CC) $(KILN_CFLAGS) $(CFLAGS) -Wno-missing-prototypes -Itests/unit -o $@ $< \
@@ -83,9 +102,9 @@ test: format-check unit integration
 check-asan:
 	$(MAKE) BUILD=build-asan CC=gcc \
 		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-		LDLIBS="-ljansson -luring -lcap -lpthread -fsanitize=address,undefined" unit
+		LDLIBS="-ljansson -luring -lcap -lseccomp -lpthread -fsanitize=address,undefined" unit
 
-FORMAT_FILES = $(shell find src tests/unit fuzz kernel/testguest bench -name '*.[ch]' 2>/dev/null)
+FORMAT_FILES = $(shell find src tests/unit tests/seccomp fuzz kernel/testguest bench -name '*.[ch]' 2>/dev/null)
 format:
 	clang-format -i $(FORMAT_FILES)
 format-check:

@@ -21,6 +21,10 @@ enum {
 	OPT_MEM_MIB,
 	OPT_SERIAL_OUT,
 	OPT_LOG_LEVEL,
+	OPT_SECCOMP_LEVEL,
+#ifdef KILN_SECCOMP_SELFTEST
+	OPT_SECCOMP_SELFTEST,
+#endif
 	OPT_KVM_DEV,
 	OPT_DRIVE,
 	OPT_RNG,
@@ -50,6 +54,10 @@ static const struct option cli_options[] = {
     {"mem-mib", required_argument, NULL, OPT_MEM_MIB},
     {"serial-out", required_argument, NULL, OPT_SERIAL_OUT},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"seccomp-level", required_argument, NULL, OPT_SECCOMP_LEVEL},
+#ifdef KILN_SECCOMP_SELFTEST
+    {"seccomp-selftest", required_argument, NULL, OPT_SECCOMP_SELFTEST},
+#endif
     {"kvm-dev", required_argument, NULL, OPT_KVM_DEV},
     {"drive", required_argument, NULL, OPT_DRIVE},
     {"rng", no_argument, NULL, OPT_RNG},
@@ -134,6 +142,19 @@ static int cli_set_value(struct cli_opts *o, int opt, const char *arg, char *err
 			return cli_fail(err, len, "%s", "--id must match [A-Za-z0-9-]{1,64}");
 		o->id = arg;
 		return 0;
+	case OPT_SECCOMP_LEVEL:
+		if (strlen(arg) != 1 || arg[0] < '0' || arg[0] > '2')
+			return cli_fail(err, len, "--seccomp-level must be 0, 1 or 2, got '%s'",
+					arg);
+		o->seccomp_level = arg[0] - '0';
+		return 0;
+#ifdef KILN_SECCOMP_SELFTEST
+	case OPT_SECCOMP_SELFTEST: /* test-only build: make a forbidden syscall there */
+		if (strcmp(arg, "preboot") && strcmp(arg, "vcpu") && strcmp(arg, "runtime"))
+			return cli_fail(err, len, "%s", "--seccomp-selftest preboot|vcpu|runtime");
+		o->seccomp_selftest = arg;
+		return 0;
+#endif
 	case OPT_LOG_LEVEL:
 		o->log_level = log_level_parse(arg);
 		if (o->log_level < 0)
@@ -275,6 +296,7 @@ static void cli_defaults(struct cli_opts *o)
 	o->boot_args = VM_DEFAULT_BOOT_ARGS;
 	o->kvm_path = "/dev/kvm";
 	o->log_level = LOG_WARN;
+	o->seccomp_level = 2;
 	o->vcpus = 1;
 	o->mem_mib = 128;
 }
@@ -373,6 +395,8 @@ void cli_usage(int fd)
 		"  --mem-mib N         guest RAM in MiB, >= 16 (default 128)\n"
 		"  --serial-out PATH   write the guest console to PATH instead of stdout\n"
 		"  --log-level L       error, warn, info or debug (default warn)\n"
+		"  --seccomp-level N   2: full seccomp filters (default); 1: syscall numbers\n"
+		"                      only; 0: NO filters, debugging only (SECURITY.md)\n"
 		"  --kvm-dev PATH      KVM device (default /dev/kvm)\n"
 		"  --drive PATH[,id=ID][,ro][,root][,direct][,cache=unsafe][,aio=io_uring]\n"
 		"                      virtio-blk drive (repeatable); root appends\n"

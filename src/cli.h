@@ -41,6 +41,8 @@ struct cli_opts {
 	const char *serial_out;
 	const char *kvm_path;
 	int log_level;
+	int seccomp_level;	      /* --seccomp-level 0..2 (jail/seccomp.h) */
+	const char *seccomp_selftest; /* kiln-selftest only: --seccomp-selftest */
 	unsigned int vcpus;
 	uint64_t mem_mib;
 	struct cli_drive drives[CLI_MAX_DRIVES];

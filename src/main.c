@@ -22,6 +22,7 @@
 #include "api/api_vm.h"
 #include "api/http.h"
 #include "cli.h"
+#include "jail/seccomp.h"
 #include "jail/jail.h"
 #include "vmm/evloop.h"
 #include "vmm/log.h"
@@ -296,6 +297,17 @@ int main(int argc, char *argv[])
 		 */
 		if (!opts.config_file)
 			api_vm_prepare(&m->av);
+	}
+#ifdef KILN_SECCOMP_SELFTEST
+	seccomp_selftest_arm(opts.seccomp_selftest);
+#endif
+	/*
+	 * DESIGN.md §2: the preboot filter goes on before kiln reads a byte of
+	 * untrusted input (API requests, images, the guest) and stays on.
+	 */
+	if (seccomp_setup((enum seccomp_level)opts.seccomp_level)) {
+		fprintf(stderr, "kiln: error: cannot install the seccomp filter\n");
+		goto out;
 	}
 	if (main_boot_now(m, &opts, &start))
 		goto out;

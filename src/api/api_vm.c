@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "devices/virtio/mmio.h"
+#include "jail/seccomp.h"
 #include "vmm/log.h"
 #include "vmm/metrics.h"
 
@@ -84,6 +85,9 @@ static int api_vm_start(void *opaque, const struct vm_spec *spec, const struct b
 	/* The exit eventfd and stdin join the loop after: both are level-triggered. */
 	if (!ret && av->on_started)
 		ret = av->on_started(av->ctx);
+	/* Building is over: the main thread narrows to the runtime filter (DESIGN.md §2). */
+	if (!ret)
+		ret = seccomp_enter_runtime();
 	if (!ret)
 		return 0;
 	snprintf(err, len, "cannot start the vCPUs: %s", strerror(-ret));

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "jail/seccomp.h"
 #include "vmm/cpuid.h"
 #include "vmm/layout.h"
 #include "vmm/vm.h"
@@ -401,6 +402,12 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&kick);
 	sigaddset(&kick, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
+	/* The narrow vcpu filter is on before the guest runs one instruction. */
+	if (seccomp_enter_vcpu()) {
+		log_err("vCPU %u: cannot install the seccomp filter", v->index);
+		vm_request_exit(v->vm, KILN_EXIT_VM_FAILURE);
+		return NULL;
+	}
 	/* For the InstanceStart -> first KVM_RUN benchmark (docs/PERFORMANCE.md). */
 	if (v->index == 0)
 		log_debug("vCPU 0 first KVM_RUN %llu ns after the start stamp",
