@@ -87,6 +87,15 @@ static void blk_aio_complete(struct blk_dev *b, struct vdev *d, const struct io_
 	a->inflight--;
 }
 
+/*
+ * Requests the kernel has: waiting for more than these would block forever
+ * when a submit failed and its SQEs are still queued in the ring.
+ */
+static unsigned int blk_aio_submitted(const struct blk_aio *a)
+{
+	return a->inflight > a->unsubmitted ? a->inflight - a->unsubmitted : 0;
+}
+
 void blk_aio_reap(struct blk_dev *b, struct vdev *d, bool wait, bool push)
 {
 	struct blk_aio *a = b->aio;
@@ -100,7 +109,7 @@ void blk_aio_reap(struct blk_dev *b, struct vdev *d, bool wait, bool push)
 	while (a->inflight) {
 		int r = io_uring_peek_cqe(&a->ring, &cqe);
 
-		if (r == -EAGAIN && wait)
+		if (r == -EAGAIN && wait && blk_aio_submitted(a))
 			r = io_uring_wait_cqe(&a->ring, &cqe);
 		if (r == -EINTR)
 			continue;
@@ -253,10 +262,15 @@ void blk_aio_close(struct blk_dev *b)
 
 	if (!a)
 		return;
-	if (a->unsubmitted)
-		(void)io_uring_submit(&a->ring);
-	/* No vdev here: reap by hand, pushing nothing. */
-	while (a->inflight) {
+	if (a->unsubmitted) {
+		int r = io_uring_submit(&a->ring);
+
+		if (r > 0)
+			a->unsubmitted -=
+			    (unsigned int)r < a->unsubmitted ? (unsigned int)r : a->unsubmitted;
+	}
+	/* No vdev here: reap by hand, pushing nothing; ring exit drops unsubmitted SQEs. */
+	while (blk_aio_submitted(a)) {
 		int r = io_uring_wait_cqe(&a->ring, &cqe);
 
 		if (r == -EINTR)
