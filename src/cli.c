@@ -150,8 +150,10 @@ static int cli_set_value(struct cli_opts *o, int opt, const char *arg, char *err
 		return 0;
 #ifdef KILN_SECCOMP_SELFTEST
 	case OPT_SECCOMP_SELFTEST: /* test-only build: make a forbidden syscall there */
-		if (strcmp(arg, "preboot") && strcmp(arg, "vcpu") && strcmp(arg, "runtime"))
-			return cli_fail(err, len, "%s", "--seccomp-selftest preboot|vcpu|runtime");
+		if (strcmp(arg, "startup") && strcmp(arg, "preboot") && strcmp(arg, "vcpu") &&
+		    strcmp(arg, "runtime"))
+			return cli_fail(err, len, "%s",
+					"--seccomp-selftest startup|preboot|vcpu|runtime");
 		o->seccomp_selftest = arg;
 		return 0;
 #endif

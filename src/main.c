@@ -266,6 +266,20 @@ int main(int argc, char *argv[])
 	}
 	/* Before anything opens a file: every path from here on is inside the jail. */
 	jail_run(&opts.jail);
+#ifdef KILN_SECCOMP_SELFTEST
+	seccomp_selftest_arm(opts.seccomp_selftest);
+#endif
+	/*
+	 * DESIGN.md §2 / SECURITY.md: the startup filter goes on at the end of the
+	 * jail steps (for an unjailed kiln: right after argument parsing), so the
+	 * log, event loop and API socket set-up and vm_prepare already run under
+	 * it: no unfiltered window. The narrower preboot filter is stacked before
+	 * the first byte of untrusted input. Nothing above needs undoing.
+	 */
+	if (seccomp_setup((enum seccomp_level)opts.seccomp_level)) {
+		fprintf(stderr, "kiln: error: cannot install the seccomp filter\n");
+		return KILN_EXIT_BAD_CONFIG;
+	}
 	api_init(&m->api, opts.id, &api_vm_ops, &m->av);
 	log_setup(STDERR_FILENO, (enum log_level)opts.log_level, m->api.id);
 	m->av.loop = &m->loop;
@@ -298,15 +312,9 @@ int main(int argc, char *argv[])
 		if (!opts.config_file)
 			api_vm_prepare(&m->av);
 	}
-#ifdef KILN_SECCOMP_SELFTEST
-	seccomp_selftest_arm(opts.seccomp_selftest);
-#endif
-	/*
-	 * DESIGN.md §2: the preboot filter goes on before kiln reads a byte of
-	 * untrusted input (API requests, images, the guest) and stays on.
-	 */
-	if (seccomp_setup((enum seccomp_level)opts.seccomp_level)) {
-		fprintf(stderr, "kiln: error: cannot install the seccomp filter\n");
+	/* Set-up done: drop socket creation, bind, listen, ... before the first API byte. */
+	if (seccomp_enter_preboot()) {
+		fprintf(stderr, "kiln: error: cannot install the preboot seccomp filter\n");
 		goto out;
 	}
 	if (main_boot_now(m, &opts, &start))

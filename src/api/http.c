@@ -30,7 +30,6 @@
 #include "api/http_parse.h"
 #include "vmm/log.h"
 
-#define HTTP_LISTEN_BACKLOG	128
 #define HTTP_ACCEPT_BATCH	32  /* accepts per wakeup, so a flood cannot starve the loop */
 #define HTTP_FAULT_MSG_BYTES	512 /* longer fault messages are truncated */
 #define HTTP_RESP_HEAD_BYTES	256

@@ -20,6 +20,7 @@
 #define HTTP_MAX_CONNECTIONS	    16	  /* more get 503 and are closed */
 #define HTTP_IDLE_TIMEOUT_MS	    10000 /* a connection idle or trickling this long is closed */
 #define HTTP_MAX_PATH_BYTES	    256
+#define HTTP_LISTEN_BACKLOG	    128 /* also pinned in the preboot seccomp filter */
 
 enum http_method {
 	HTTP_GET = 1,

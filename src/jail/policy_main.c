@@ -1,13 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The main thread's two filters. "preboot" is on from the end of the jail
- * steps: the API is served and, at InstanceStart (or at once from the CLI),
- * the VM is built, so it allows the VM-building KVM ioctls, guest-RAM mmap,
- * opening kernel/drive/log files and creating the vCPU threads. "runtime" is
- * stacked once the vCPUs run: the event loop (devices, API, signals), PATCH
- * /drives, PUT /logger and /metrics, and the exit path. Found with
- * `strace -f` over the integration suite plus a reading of the error paths.
+ * The main thread's three filters. "startup" (preboot plus the event loop's
+ * and the API socket's set-up) is on from the end of the jail steps; "preboot"
+ * is stacked once the API socket listens: the API is served and, at InstanceStart (or at once from
+ * the CLI), the VM is built, so it allows the VM-building KVM ioctls, guest-RAM mmap, opening
+ * kernel/drive/log files and creating the vCPU threads. "runtime" is stacked once the vCPUs run:
+ * the event loop (devices, API, signals), PATCH /drives, PUT /logger and /metrics, and the exit
+ * path. Found with `strace -f` over the integration suite plus a reading of the error paths.
  */
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "api/http.h"
 #include "jail/policy_common.h"
 
 #define ROWS(t) (sizeof(t) / sizeof((t)[0]))
@@ -61,6 +67,38 @@
 	{                                                                                          \
 		"exit_group", {}, 0, "exit with the VM's status; the SIGSYS handler's _exit"       \
 	}
+
+/* signalfd4's size argument: glibc passes the kernel's sigset size, _NSIG / 8. */
+#define POLICY_KERNEL_SIGSET_BYTES 8
+
+/*
+ * startup = preboot + these rows: on from the end of the jail steps until the
+ * API socket listens and vm_prepare is done, i.e. before kiln reads a byte of
+ * untrusted input; then preboot is stacked and these calls are gone.
+ */
+static const struct seccomp_rule policy_startup_rules[] = {
+    /* main() start-up, right after the jail steps (evloop_init, main_setup_loop). */
+    {"epoll_create1", {SECCOMP_EQ(0, EPOLL_CLOEXEC)}, 0, "the main event loop's epoll fd"},
+    {"signalfd4",
+     {SECCOMP_MASKED(0, 0xffffffffULL, 0xffffffffULL), SECCOMP_EQ(2, POLICY_KERNEL_SIGSET_BYTES),
+      SECCOMP_EQ(3, SFD_CLOEXEC | SFD_NONBLOCK)},
+     0,
+     "SIGTERM/SIGINT into the loop: a new signalfd (fd -1) only, never re-arming another"},
+    /* http_server_create: the API's listening socket, and the stale-socket probe before it. */
+    {"socket",
+     {SECCOMP_EQ(0, AF_UNIX), SECCOMP_EQ(1, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC),
+      SECCOMP_EQ(2, 0)},
+     0,
+     "the API socket and the stale-socket probe: AF_UNIX stream only, no network sockets"},
+    {"connect",
+     {SECCOMP_EQ(2, sizeof(struct sockaddr_un))},
+     0,
+     "probe whether a socket left at the API path is stale (ECONNREFUSED) before unlinking"},
+    {"umask", {}, 0, "0177 around bind so the API socket is born 0600, then the old mask back"},
+    {"bind", {SECCOMP_EQ(2, sizeof(struct sockaddr_un))}, 0, "bind the API socket to its path"},
+    {"chmod", {SECCOMP_EQ(1, 0600)}, 0, "the API socket is 0600 whatever the umask was"},
+    {"listen", {SECCOMP_EQ(1, HTTP_LISTEN_BACKLOG)}, 0, "the API socket accepts connections"},
+};
 
 static const struct seccomp_rule policy_preboot_rules[] = {
     POLICY_MAIN_COMMON_ROWS,
@@ -118,6 +156,8 @@ static const struct seccomp_rule policy_runtime_rules[] = {
 };
 
 const struct seccomp_policy seccomp_policy_preboot = {"preboot", policy_preboot_rules,
-						      ROWS(policy_preboot_rules)};
+						      ROWS(policy_preboot_rules), NULL};
+const struct seccomp_policy seccomp_policy_startup = {
+    "startup", policy_startup_rules, ROWS(policy_startup_rules), &seccomp_policy_preboot};
 const struct seccomp_policy seccomp_policy_runtime = {"runtime", policy_runtime_rules,
-						      ROWS(policy_runtime_rules)};
+						      ROWS(policy_runtime_rules), NULL};

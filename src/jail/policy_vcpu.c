@@ -25,4 +25,4 @@ static const struct seccomp_rule policy_vcpu_rules[] = {
 };
 
 const struct seccomp_policy seccomp_policy_vcpu = {
-    "vcpu", policy_vcpu_rules, sizeof(policy_vcpu_rules) / sizeof(policy_vcpu_rules[0])};
+    "vcpu", policy_vcpu_rules, sizeof(policy_vcpu_rules) / sizeof(policy_vcpu_rules[0]), NULL};

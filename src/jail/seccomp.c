@@ -36,7 +36,7 @@ struct seccomp_prog {
  */
 static struct {
 	enum seccomp_level level;
-	struct seccomp_prog vcpu, runtime;
+	struct seccomp_prog preboot, vcpu, runtime;
 #ifdef KILN_SECCOMP_SELFTEST
 	const char *selftest_where;
 #endif
@@ -100,18 +100,34 @@ int seccomp_install_sigsys_handler(void)
 	return sigaction(SIGSYS, &sa, NULL) < 0 ? -errno : 0;
 }
 
+size_t seccomp_policy_nr_rules(const struct seccomp_policy *p)
+{
+	return (p->base ? p->base->nr_rules : 0) + p->nr_rules;
+}
+
+const struct seccomp_rule *seccomp_policy_rule(const struct seccomp_policy *p, size_t i)
+{
+	size_t nr_base = p->base ? p->base->nr_rules : 0;
+
+	return i < nr_base ? &p->base->rules[i] : &p->rules[i - nr_base];
+}
+
 size_t seccomp_policy_count(const struct seccomp_policy *p)
 {
-	size_t count = 0;
+	size_t count = 0, nr = seccomp_policy_nr_rules(p);
 
-	for (size_t i = 0; i < p->nr_rules; i++) {
+	for (size_t i = 0; i < nr; i++) {
+		const struct seccomp_rule *r = seccomp_policy_rule(p, i);
 		size_t j;
 
-		if (p->rules[i].err)
+		if (r->err)
 			continue;
-		for (j = 0; j < i; j++)
-			if (!p->rules[j].err && strcmp(p->rules[j].name, p->rules[i].name) == 0)
+		for (j = 0; j < i; j++) {
+			const struct seccomp_rule *q = seccomp_policy_rule(p, j);
+
+			if (!q->err && strcmp(q->name, r->name) == 0)
 				break;
+		}
 		count += j == i;
 	}
 	return count;
@@ -171,8 +187,8 @@ int seccomp_compile(const struct seccomp_policy *p, enum seccomp_level level, vo
 		return -ENOMEM;
 	/* kiln sets no_new_privs itself (the jail's last step); the filter only narrows. */
 	ret = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
-	for (size_t i = 0; !ret && i < p->nr_rules; i++)
-		ret = seccomp_add_rule(ctx, &p->rules[i], level);
+	for (size_t i = 0; !ret && i < seccomp_policy_nr_rules(p); i++)
+		ret = seccomp_add_rule(ctx, seccomp_policy_rule(p, i), level);
 	if (ret)
 		goto out;
 	/*
@@ -245,8 +261,8 @@ static void seccomp_selftest_maybe(const char *where)
 
 int seccomp_setup(enum seccomp_level level)
 {
-	void *pre = NULL;
-	size_t nr_pre = 0;
+	void *start = NULL;
+	size_t nr_start = 0;
 	int ret;
 
 	seccomp_state.level = level;
@@ -256,7 +272,10 @@ int seccomp_setup(enum seccomp_level level)
 			"breaks device emulation gets every syscall. Debugging only.\n");
 		return 0;
 	}
-	ret = seccomp_compile(&seccomp_policy_preboot, level, &pre, &nr_pre);
+	ret = seccomp_compile(&seccomp_policy_startup, level, &start, &nr_start);
+	if (!ret)
+		ret = seccomp_compile(&seccomp_policy_preboot, level, &seccomp_state.preboot.insns,
+				      &seccomp_state.preboot.nr);
 	if (!ret)
 		ret = seccomp_compile(&seccomp_policy_vcpu, level, &seccomp_state.vcpu.insns,
 				      &seccomp_state.vcpu.nr);
@@ -268,12 +287,24 @@ int seccomp_setup(enum seccomp_level level)
 	if (!ret && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		ret = -errno;
 	if (!ret)
-		ret = seccomp_load_prog(pre, nr_pre, "kiln_main");
-	free(pre);
+		ret = seccomp_load_prog(start, nr_start, "kiln_main");
+	free(start);
 	if (ret)
 		return ret;
-	seccomp_selftest_maybe("preboot");
+	seccomp_selftest_maybe("startup");
 	return 0;
+}
+
+int seccomp_enter_preboot(void)
+{
+	int ret;
+
+	if (seccomp_state.level == SECCOMP_LEVEL_OFF)
+		return 0;
+	ret = seccomp_load_prog(seccomp_state.preboot.insns, seccomp_state.preboot.nr, "kiln_main");
+	if (!ret)
+		seccomp_selftest_maybe("preboot");
+	return ret;
 }
 
 int seccomp_enter_vcpu(void)

@@ -44,9 +44,11 @@ struct seccomp_rule {
 };
 
 struct seccomp_policy {
-	const char *name; /* "preboot", "vcpu", "runtime" */
+	const char *name; /* "startup", "preboot", "vcpu", "runtime" */
 	const struct seccomp_rule *rules;
 	size_t nr_rules;
+	/* NULL, or a policy whose rows come first (one level: @base has no base itself). */
+	const struct seccomp_policy *base;
 };
 
 #define SECCOMP_EQ(a, v)                                                                           \
@@ -63,12 +65,16 @@ struct seccomp_policy {
 		.arg = (a), .cmp = SECCOMP_CMP_LE, .value = (uint64_t)(v)                          \
 	}
 
+extern const struct seccomp_policy seccomp_policy_startup;
 extern const struct seccomp_policy seccomp_policy_preboot;
 extern const struct seccomp_policy seccomp_policy_runtime;
 extern const struct seccomp_policy seccomp_policy_vcpu;
 
-/* Distinct syscalls a policy allows (errno rows not counted). */
+/* Distinct syscalls a policy allows, its base's rows included (errno rows not counted). */
 size_t seccomp_policy_count(const struct seccomp_policy *p);
+/* Rows of @p, its base's first: seccomp_policy_nr_rules() of them. */
+size_t seccomp_policy_nr_rules(const struct seccomp_policy *p);
+const struct seccomp_rule *seccomp_policy_rule(const struct seccomp_policy *p, size_t i);
 
 /*
  * Compile @p at @level into a classic BPF program (malloc'd into *@insns,
@@ -87,19 +93,22 @@ int seccomp_load_prog(const void *insns, size_t nr_insns, const char *thread);
 int seccomp_install_sigsys_handler(void);
 
 /*
- * Process-wide set-up for kiln itself: compile the three policies at @level,
- * install the SIGSYS handler, set no_new_privs and load the preboot filter on
+ * Process-wide set-up for kiln itself: compile the four policies at @level,
+ * install the SIGSYS handler, set no_new_privs and load the startup filter on
  * the calling (main) thread. Level 0 prints a warning and does nothing else.
  * Must run before any thread starts; the compiled programs are read-only after.
  */
 int seccomp_setup(enum seccomp_level level);
+/* Stack the preboot filter on the main thread once the API socket listens (no-op at level 0). */
+int seccomp_enter_preboot(void);
 /* Stack the vcpu filter on the calling vCPU thread (no-op at level 0). */
 int seccomp_enter_vcpu(void);
 /* Stack the runtime filter on the main thread once the vCPUs run (no-op at level 0). */
 int seccomp_enter_runtime(void);
 
 #ifdef KILN_SECCOMP_SELFTEST
-/* Test-only build: after entering filter @where ("preboot", "vcpu", "runtime"), misbehave. */
+/* Test-only build: after entering filter @where ("startup", "preboot", "vcpu", "runtime"),
+ * misbehave. */
 void seccomp_selftest_arm(const char *where);
 #endif
 

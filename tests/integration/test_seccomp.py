@@ -46,6 +46,8 @@ def test_seccomp_counts_are_below_firecracker(build_dir):
     assert counts["runtime"] < FIRECRACKER_VMM, counts
     assert counts["preboot"] < FIRECRACKER_VMM, counts
     assert counts["runtime"] < counts["preboot"], counts
+    # startup (until the API socket listens, before any untrusted byte) = preboot + set-up rows.
+    assert counts["preboot"] < counts["startup"], counts
 
 
 def _wait_for_line(proc, needle, timeout=20):
@@ -86,15 +88,15 @@ def test_seccomp_every_thread_of_a_running_kiln_is_filtered(start_kiln, guest):
     assert names == ["kiln", "kiln_vcpu0", "kiln_vcpu1"], tasks
     for tid, (name, mode, filters) in tasks.items():
         assert mode == "2", (tid, name, mode)
-        # main: preboot + runtime; vCPU: preboot (inherited) + vcpu.
-        assert filters == "2", (tid, name, filters)
+        # main: startup + preboot + runtime; vCPU: startup + preboot (inherited) + vcpu.
+        assert filters == "3", (tid, name, filters)
     p.proc.terminate()
     r, timed_out = p.finish()
     assert not timed_out and r.returncode == 0, r.describe()
 
 
-@pytest.mark.parametrize("where,thread", [("preboot", "kiln_main"), ("vcpu", "kiln_vcpu"),
-                                          ("runtime", "kiln_main")])
+@pytest.mark.parametrize("where,thread", [("startup", "kiln_main"), ("preboot", "kiln_main"),
+                                          ("vcpu", "kiln_vcpu"), ("runtime", "kiln_main")])
 def test_seccomp_forbidden_syscall_ends_kiln_with_its_exit_code(build_dir, guest, tmp_path,
                                                                 where, thread):
     args = [_tool(build_dir, "kiln-selftest"), "--seccomp-selftest", where] + \

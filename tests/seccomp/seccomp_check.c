@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Installs each real kiln policy (stacked the way kiln stacks them) in a
+ * Installs each real kiln policy (stacked the way kiln stacks them: startup,
+ * then preboot, then runtime or vcpu) in a
  * forked child and proves (a) every allowed row can be called with allowed
  * arguments and the child survives, (b) forbidden calls and allowed calls
  * with disallowed arguments end the child by SIGSYS, (c) kiln's SIGSYS
@@ -20,7 +21,9 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -29,13 +32,14 @@
 
 #include "jail/seccomp.h"
 
-enum stack { STACK_PREBOOT, STACK_RUNTIME, STACK_VCPU };
+enum stack { STACK_STARTUP, STACK_PREBOOT, STACK_RUNTIME, STACK_VCPU };
 
-static const char *const stack_names[] = {"preboot", "runtime", "vcpu"};
+static const char *const stack_names[] = {"startup", "preboot", "runtime", "vcpu"};
 
 static const struct seccomp_policy *stack_top(enum stack s)
 {
-	return s == STACK_PREBOOT   ? &seccomp_policy_preboot
+	return s == STACK_STARTUP   ? &seccomp_policy_startup
+	       : s == STACK_PREBOOT ? &seccomp_policy_preboot
 	       : s == STACK_RUNTIME ? &seccomp_policy_runtime
 				    : &seccomp_policy_vcpu;
 }
@@ -56,21 +60,25 @@ static void load_or_die(void *insns, size_t nr, const char *thread)
 	}
 }
 
-/* As kiln does: preboot first, then the thread's narrower filter on top. */
+/* As kiln does: startup first, then preboot, then the thread's narrower filter on top. */
 static void enter_stack(enum stack s)
 {
-	void *pre, *top = NULL;
-	size_t nr_pre, nr_top = 0;
+	void *start, *pre = NULL, *top = NULL;
+	size_t nr_start, nr_pre = 0, nr_top = 0;
 
-	/* Compile both first: libseccomp itself is not meant to run under the filters. */
-	compile_or_die(&seccomp_policy_preboot, &pre, &nr_pre);
-	if (s != STACK_PREBOOT)
+	/* Compile all first: libseccomp itself is not meant to run under the filters. */
+	compile_or_die(&seccomp_policy_startup, &start, &nr_start);
+	if (s != STACK_STARTUP)
+		compile_or_die(&seccomp_policy_preboot, &pre, &nr_pre);
+	if (s != STACK_STARTUP && s != STACK_PREBOOT)
 		compile_or_die(stack_top(s), &top, &nr_top);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) {
 		perror("no_new_privs");
 		_exit(100);
 	}
-	load_or_die(pre, nr_pre, "kiln_main");
+	load_or_die(start, nr_start, "kiln_main");
+	if (pre)
+		load_or_die(pre, nr_pre, "kiln_main");
 	if (top)
 		load_or_die(top, nr_top, s == STACK_VCPU ? "kiln_vcpu" : "kiln_main");
 }
@@ -93,8 +101,8 @@ static int probe_skipped(const char *name)
  */
 static int probe_allowed(const struct seccomp_policy *p)
 {
-	for (size_t i = 0; i < p->nr_rules; i++) {
-		const struct seccomp_rule *r = &p->rules[i];
+	for (size_t i = 0; i < seccomp_policy_nr_rules(p); i++) {
+		const struct seccomp_rule *r = seccomp_policy_rule(p, i);
 		long a[6] = {-1, -1, -1, -1, -1, -1};
 		int nr;
 
@@ -160,7 +168,7 @@ static int do_probe(const void *arg)
 
 	if (probe_allowed(stack_top(*s)))
 		return 1;
-	return *s == STACK_PREBOOT ? probe_thread() : 0;
+	return *s == STACK_PREBOOT || *s == STACK_STARTUP ? probe_thread() : 0;
 }
 
 struct bad_call {
@@ -176,8 +184,33 @@ struct bad_call {
 static const struct bad_call bad_calls[] = {
     {STACK_PREBOOT, "execve", SYS_execve, -1, -1, -1, 0},
     {STACK_PREBOOT, "ptrace", SYS_ptrace, 0, 0, 0, 0},
-    {STACK_PREBOOT, "socket (no new sockets after start-up)", SYS_socket, AF_INET, SOCK_STREAM, 0,
+    {STACK_STARTUP, "execve", SYS_execve, -1, -1, -1, 0},
+    {STACK_STARTUP, "socket AF_INET (the API's AF_UNIX stream socket only)", SYS_socket, AF_INET,
+     SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, 0},
+    {STACK_STARTUP, "socket AF_NETLINK", SYS_socket, AF_NETLINK, SOCK_RAW, 0, 0},
+    {STACK_STARTUP, "socket AF_UNIX datagram", SYS_socket, AF_UNIX,
+     SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, 0},
+    {STACK_STARTUP, "socket AF_UNIX stream without CLOEXEC", SYS_socket, AF_UNIX, SOCK_STREAM, 0,
      0},
+    {STACK_STARTUP, "chmod to 0777", SYS_chmod, -1, 0777, 0, 0},
+    {STACK_STARTUP, "listen with another backlog", SYS_listen, -1, 1, 0, 0},
+    {STACK_STARTUP, "bind with a non-sockaddr_un length", SYS_bind, -1, -1, 16, 0},
+    {STACK_STARTUP, "connect with a sockaddr_in length", SYS_connect, -1, -1, 16, 0},
+    {STACK_STARTUP, "signalfd4 re-arming an existing fd", SYS_signalfd4, 0, -1, 8,
+     SFD_CLOEXEC | SFD_NONBLOCK},
+    {STACK_STARTUP, "epoll_create1 without CLOEXEC", SYS_epoll_create1, 0, 0, 0, 0},
+    {STACK_STARTUP, "ptrace", SYS_ptrace, 0, 0, 0, 0},
+    {STACK_PREBOOT, "socket AF_INET", SYS_socket, AF_INET, SOCK_STREAM, 0, 0},
+    {STACK_PREBOOT, "socket AF_UNIX (start-up is over)", SYS_socket, AF_UNIX,
+     SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, 0},
+    {STACK_PREBOOT, "connect (start-up is over)", SYS_connect, -1, -1, 110, 0},
+    {STACK_PREBOOT, "bind (start-up is over)", SYS_bind, -1, -1, 110, 0},
+    {STACK_PREBOOT, "listen (start-up is over)", SYS_listen, -1, 128, 0, 0},
+    {STACK_PREBOOT, "chmod (start-up is over)", SYS_chmod, -1, 0600, 0, 0},
+    {STACK_PREBOOT, "umask (start-up is over)", SYS_umask, 0177, 0, 0, 0},
+    {STACK_PREBOOT, "epoll_create1 (start-up is over)", SYS_epoll_create1, EPOLL_CLOEXEC, 0, 0, 0},
+    {STACK_PREBOOT, "signalfd4 (start-up is over)", SYS_signalfd4, -1, -1, 8,
+     SFD_CLOEXEC | SFD_NONBLOCK},
     {STACK_PREBOOT, "clone with fork flags", SYS_clone, SIGCHLD, 0, 0, 0},
     {STACK_PREBOOT, "clone with thread flags plus CLONE_NEWNS", SYS_clone, TH_FLAGS | CLONE_NEWNS,
      -1, -1, -1},
@@ -264,11 +297,11 @@ int main(int argc, char **argv)
 
 	setrlimit(RLIMIT_CORE, &no_core); /* SIGSYS deaths leave no core files */
 	if (argc > 1 && strcmp(argv[1], "counts") == 0) {
-		for (int s = STACK_PREBOOT; s <= STACK_VCPU; s++)
+		for (int s = STACK_STARTUP; s <= STACK_VCPU; s++)
 			printf("%s %zu\n", stack_names[s], seccomp_policy_count(stack_top(s)));
 		return 0;
 	}
-	for (int s = STACK_PREBOOT; s <= STACK_VCPU; s++) {
+	for (int s = STACK_STARTUP; s <= STACK_VCPU; s++) {
 		enum stack st = s;
 		void *insns;
 		size_t nr;
