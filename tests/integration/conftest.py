@@ -10,12 +10,24 @@
   returns a ``KilnRun`` with the exit code and the parsed ``KTEST`` lines.
 
 Every test here is skipped, with the reason given, only when /dev/kvm is absent.
+
+Jailed runs: every test of ``JAILED_MODULES`` (the virtio and API suites) runs
+twice, ``[plain]`` and ``[jailed]`` (the latter root only, skipped otherwise).
+In a jailed run ``tmp_path`` *is* the jail root ``<base>/kiln/<id>/root`` (a
+fresh chroot base per test, removed afterwards), ``guest()`` copies the test
+guest into it, and every kiln started through ``run_kiln``/``start_kiln`` (or
+``kiln_jail.argv``) gets ``--jail --id ID --uid 65534 --gid 65534 --chroot-base
+BASE`` with host paths under the root rewritten to jail paths (``<root>/x`` ->
+``/x``); what kiln creates there (API socket, logs, images) is at the same host
+path the test already uses. Files in the root are chowned to 65534 first.
 """
 import os
 import re
 import signal
 import subprocess
+import shutil
 import time
+import uuid
 from dataclasses import dataclass, field
 
 import pytest
@@ -24,8 +36,70 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 DEFAULT_TIMEOUT = 30
 GUEST_FILES = {"pvh": "testguest.elf", "linux64": "testguest-linux64.elf"}
 
+JAILED_MODULES = ("test_virtio.py", "test_api.py")
+JAIL_UID = JAIL_GID = 65534
+
 _KTEST_RESULT = re.compile(r"^KTEST (\S+) (PASS|FAIL)(?: (.*))?$")
 _KTEST_INFO = re.compile(r"^KTEST-INFO (\S+) ?(.*)$")
+
+
+def pytest_generate_tests(metafunc):
+    if os.path.basename(str(metafunc.definition.fspath)) in JAILED_MODULES:
+        metafunc.fixturenames.append("kiln_jail")
+        metafunc.parametrize("kiln_jail", ["plain", "jailed"], indirect=True)
+
+
+class KilnJail:
+    """A fresh chroot base whose jail root is the test's tmp_path."""
+
+    def __init__(self, base):
+        self.id = "it-" + uuid.uuid4().hex[:12]
+        self.base = base
+        self.root = base / "kiln" / self.id / "root"
+        os.makedirs(self.root)
+
+    def path(self, host_path):
+        """The jail-side name of @host_path (which must be under the root)."""
+        rel = os.path.relpath(str(host_path), str(self.root))
+        assert not rel.startswith(".."), f"{host_path} is outside the jail root"
+        return "/" + rel
+
+    def text(self, s):
+        """@s with every host path under the root made jail-relative."""
+        return s.replace(str(self.root) + "/", "/")
+
+    def chown(self):
+        """Hand what the test put in the root to the jail user (kiln runs as it)."""
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            for name in dirnames + filenames:
+                os.lchown(os.path.join(dirpath, name), JAIL_UID, JAIL_GID)
+
+    def argv(self, args):
+        """kiln arguments (without the binary) for a jailed run of @args."""
+        if "--id" in args:
+            pytest.skip("the test sets its own --id; the jailed run uses --id for the jail")
+        self.chown()
+        return (["--jail", "--id", self.id, "--uid", str(JAIL_UID), "--gid", str(JAIL_GID),
+                 "--chroot-base", str(self.base)] + [self.text(str(a)) for a in args])
+
+
+@pytest.fixture
+def kiln_jail(request, tmp_path_factory):
+    """None (plain run), or the KilnJail of a ``[jailed]`` run."""
+    if getattr(request, "param", "plain") == "plain":
+        yield None
+        return
+    if os.geteuid() != 0:
+        pytest.skip("kiln --jail needs root")
+    base = tmp_path_factory.mktemp("jailbase")
+    yield KilnJail(base)
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def tmp_path(tmp_path, kiln_jail):
+    """pytest's tmp_path, or the jail root in a ``[jailed]`` run."""
+    return kiln_jail.root if kiln_jail else tmp_path
 
 
 def pytest_collection_modifyitems(config, items):
@@ -118,24 +192,31 @@ def kiln(build_dir):
     return path
 
 
-@pytest.fixture(scope="session")
-def guest(build_dir):
+@pytest.fixture
+def guest(build_dir, kiln_jail):
+    """guest(boot) -> image path; in a jailed run, a copy inside the jail root."""
     def get(boot="pvh"):
         path = os.path.join(build_dir, GUEST_FILES[boot])
         if not os.path.exists(path):
             pytest.fail(f"{path} missing: run `make testguest`")
+        if kiln_jail:
+            copy = kiln_jail.root / ("guest-" + GUEST_FILES[boot])
+            if not copy.exists():
+                shutil.copy(path, copy)
+            path = str(copy)
         return path
     return get
 
 
 @pytest.fixture
-def run_kiln(kiln, tmp_path):
+def run_kiln(kiln, tmp_path, kiln_jail):
     """run_kiln(args, timeout=30) -> KilnRun; fails the test on timeout.
 
     kiln runs in a fresh temporary directory so that a core file would be seen.
     """
     def run(args, timeout=DEFAULT_TIMEOUT):
-        p = KilnProcess(kiln, [str(a) for a in args], cwd=tmp_path)
+        args = kiln_jail.argv(args) if kiln_jail else [str(a) for a in args]
+        p = KilnProcess(kiln, args, cwd=tmp_path)
         r, timed_out = p.finish(timeout)
         if timed_out:
             pytest.fail(f"kiln did not exit within {timeout}s\n" + r.describe())
@@ -144,12 +225,13 @@ def run_kiln(kiln, tmp_path):
 
 
 @pytest.fixture
-def start_kiln(kiln, tmp_path):
+def start_kiln(kiln, tmp_path, kiln_jail):
     """start_kiln(args) -> KilnProcess (for signal tests); killed at teardown."""
     procs = []
 
     def start(args):
-        p = KilnProcess(kiln, [str(a) for a in args], cwd=tmp_path)
+        args = kiln_jail.argv(args) if kiln_jail else [str(a) for a in args]
+        p = KilnProcess(kiln, args, cwd=tmp_path)
         procs.append(p)
         return p
     yield start

@@ -23,15 +23,18 @@ START = {"action_type": "InstanceStart"}
 class Kiln:
     """A kiln in API mode; stdout/stderr go to files (no pipe can fill up)."""
 
-    def __init__(self, kiln, tmp_path, extra=()):
+    def __init__(self, kiln, tmp_path, extra=(), jail=None):
         self.dir = tmp_path
+        self.jail = jail  # conftest.KilnJail in a [jailed] run: tmp_path is the jail root
         self.sock = str(tmp_path / "kiln.sock")
         self.out_path = tmp_path / "stdout.txt"
         self.err_path = tmp_path / "stderr.txt"
         self.t0 = time.monotonic()
         rfd, self._stdin_w = os.pipe()
         with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
-            self.proc = subprocess.Popen([kiln, "--api-sock", self.sock] + list(extra),
+            args = ["--api-sock", self.sock] + list(extra)
+            args = jail.argv(args) if jail else args
+            self.proc = subprocess.Popen([kiln] + args,
                                          stdin=rfd, stdout=out, stderr=err, cwd=tmp_path)
         os.close(rfd)
         deadline = time.monotonic() + 5
@@ -63,7 +66,11 @@ class Kiln:
                f"http://localhost{path}", "-H", "Accept: application/json",
                "-H", "Content-Type: application/json"]
         if data is not None:
-            cmd += ["-d", data if isinstance(data, str) else json.dumps(data)]
+            data = data if isinstance(data, str) else json.dumps(data)
+            if self.jail:
+                self.jail.chown()  # files the test made since kiln started
+                data = self.jail.text(data)
+            cmd += ["-d", data]
         r = subprocess.run(cmd, capture_output=True, timeout=15)
         return parse_response(r.stdout)
 
@@ -143,12 +150,23 @@ def raw_request(sock, data, timeout=3.0, shut=False):
     return parse_response(buf)
 
 
+def cli(kiln, jail, args):
+    """argv for a kiln run outside the API fixture, jailed in a [jailed] run
+    (a --config-file document is rewritten to jail paths first)."""
+    if not jail:
+        return [kiln] + [str(a) for a in args]
+    if "--config-file" in args:
+        cfg = args[args.index("--config-file") + 1]
+        cfg.write_text(jail.text(cfg.read_text()))
+    return [kiln] + jail.argv(args)
+
+
 @pytest.fixture
-def api(kiln, tmp_path):
+def api(kiln, tmp_path, kiln_jail):
     procs = []
 
     def start(extra=()):
-        k = Kiln(kiln, tmp_path, extra)
+        k = Kiln(kiln, tmp_path, extra, kiln_jail)
         procs.append(k)
         return k
     yield start
@@ -198,7 +216,7 @@ def test_getting_started_sequence(api, guest, tmp_path):
     assert "first KVM_RUN" in log, log
 
 
-def test_config_file_boots_what_vm_config_returns(api, kiln, guest, tmp_path):
+def test_config_file_boots_what_vm_config_returns(api, kiln, guest, tmp_path, kiln_jail):
     """GET /vm/config's document boots unchanged through --config-file --no-api."""
     k = api()
     k.ok("PUT", "/boot-source", {"kernel_image_path": guest("pvh"),
@@ -210,14 +228,15 @@ def test_config_file_boots_what_vm_config_returns(api, kiln, guest, tmp_path):
     assert k.stop() == 0
     cfg = tmp_path / "vm.json"
     cfg.write_text(json.dumps(doc))
-    r = subprocess.run([kiln, "--config-file", str(cfg), "--no-api"], capture_output=True,
-                       timeout=30, stdin=subprocess.PIPE)
+    r = subprocess.run(cli(kiln, kiln_jail, ["--config-file", cfg, "--no-api"]),
+                       capture_output=True, timeout=30, stdin=subprocess.PIPE)
     out = r.stdout.decode()
     assert r.returncode == 0, r.stderr.decode()
     assert "KTEST serial PASS" in out and "KTEST rng PASS" in out, out
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({**doc, "vsock": {"guest_cid": 3, "uds_path": "/x"}}))
-    r = subprocess.run([kiln, "--config-file", str(bad)], capture_output=True, timeout=10)
+    r = subprocess.run(cli(kiln, kiln_jail, ["--config-file", bad]), capture_output=True,
+                       timeout=10)
     assert r.returncode == 1 and b"not supported yet" in r.stderr, r.stderr
 
 
@@ -243,7 +262,7 @@ def hugepages():
 
 
 @pytest.mark.parametrize("backing", ["2M", "Transparent", "None"])
-def test_huge_pages_back_guest_memory(kiln, guest, tmp_path, hugepages, backing):
+def test_huge_pages_back_guest_memory(kiln, guest, tmp_path, hugepages, backing, kiln_jail):
     """machine-config huge_pages boots with each backing; the guest sees all its RAM."""
     cfg = tmp_path / "vm.json"
     cfg.write_text(json.dumps({
@@ -253,8 +272,8 @@ def test_huge_pages_back_guest_memory(kiln, guest, tmp_path, hugepages, backing)
                            "track_dirty_pages": True}}))
     with open("/proc/meminfo") as f:
         free_before = [l for l in f if l.startswith("HugePages_Free")][0]
-    r = subprocess.run([kiln, "--config-file", str(cfg), "--no-api"], capture_output=True,
-                       timeout=30, stdin=subprocess.PIPE)
+    r = subprocess.run(cli(kiln, kiln_jail, ["--config-file", cfg, "--no-api"]),
+                       capture_output=True, timeout=30, stdin=subprocess.PIPE)
     out = r.stdout.decode()
     assert r.returncode == 0, r.stderr.decode()
     assert "KTEST memsize PASS" in out, out
@@ -262,14 +281,15 @@ def test_huge_pages_back_guest_memory(kiln, guest, tmp_path, hugepages, backing)
         assert [l for l in f if l.startswith("HugePages_Free")][0] == free_before
 
 
-def test_huge_pages_without_reservation_is_a_clear_error(kiln, guest, tmp_path, hugepages):
+def test_huge_pages_without_reservation_is_a_clear_error(kiln, guest, tmp_path, hugepages,
+                                                         kiln_jail):
     hugepages(0)
     cfg = tmp_path / "vm.json"
     cfg.write_text(json.dumps({
         "boot-source": {"kernel_image_path": guest("pvh"), "boot_args": boot_args("serial")},
         "machine-config": {"vcpu_count": 1, "mem_size_mib": 128, "huge_pages": "2M"}}))
-    r = subprocess.run([kiln, "--config-file", str(cfg), "--no-api"], capture_output=True,
-                       timeout=30, stdin=subprocess.PIPE)
+    r = subprocess.run(cli(kiln, kiln_jail, ["--config-file", cfg, "--no-api"]),
+                       capture_output=True, timeout=30, stdin=subprocess.PIPE)
     err = r.stderr.decode()
     assert r.returncode == 1 and "kiln: error:" in err and "huge pages" in err, err
 
@@ -524,10 +544,11 @@ def test_one_byte_per_second_client(api):
     k.alive()
 
 
-def test_api_socket_path_refusals(kiln, tmp_path):
+def test_api_socket_path_refusals(kiln, tmp_path, kiln_jail):
     regular = tmp_path / "not-a-socket"
     regular.write_text("keep me")
-    r = subprocess.run([kiln, "--api-sock", str(regular)], capture_output=True, timeout=10)
+    r = subprocess.run(cli(kiln, kiln_jail, ["--api-sock", regular]), capture_output=True,
+                       timeout=10)
     assert r.returncode == 1 and b"kiln: error:" in r.stderr, r.stderr
     assert regular.read_text() == "keep me"
 
