@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "api/vm_spec.h"
+#include "parse_num.h"
 #include "vmm/layout.h"
 #include "vmm/log.h"
 #include "vmm/vm.h"
@@ -80,22 +81,6 @@ static const struct option cli_options[] = {
     {NULL, 0, NULL, 0},
 };
 
-/* Decimal only: no sign, no spaces, no trailing text, no overflow. */
-static int cli_parse_u64(const char *s, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	if (*s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
 __attribute__((format(printf, 3, 4))) static int cli_fail(char *err, size_t err_len,
 							  const char *fmt, ...)
 {
@@ -113,20 +98,20 @@ static int cli_set_value(struct cli_opts *o, int opt, const char *arg, char *err
 
 	switch (opt) {
 	case OPT_VCPUS:
-		if (cli_parse_u64(arg, &v) || v < 1 || v > KILN_MAX_VCPUS)
+		if (parse_u64_strict(arg, &v) || v < 1 || v > KILN_MAX_VCPUS)
 			return cli_fail(err, len,
 					"--vcpus must be an integer from 1 to 32, got '%s'", arg);
 		o->vcpus = (unsigned int)v;
 		return 0;
 	case OPT_MEM_MIB:
-		if (cli_parse_u64(arg, &v) || v < KILN_MIN_MEM_MIB || v > CLI_MAX_MEM_MIB)
+		if (parse_u64_strict(arg, &v) || v < KILN_MIN_MEM_MIB || v > CLI_MAX_MEM_MIB)
 			return cli_fail(err, len,
 					"--mem-mib must be an integer from 16 to %llu, got '%s'",
 					(unsigned long long)CLI_MAX_MEM_MIB, arg);
 		o->mem_mib = v;
 		return 0;
 	case OPT_MAX_PAYLOAD:
-		if (cli_parse_u64(arg, &v) || v < 1 || v > CLI_MAX_PAYLOAD_BYTES)
+		if (parse_u64_strict(arg, &v) || v < 1 || v > CLI_MAX_PAYLOAD_BYTES)
 			return cli_fail(err, len,
 					"--http-api-max-payload-size must be an integer from 1 to "
 					"%llu, got '%s'",

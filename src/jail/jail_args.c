@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "jail/jail.h"
+#include "parse_num.h"
 
 __attribute__((format(printf, 3, 4))) static int jail_args_fail(char *err, size_t len,
 								const char *fmt, ...)
@@ -21,21 +22,6 @@ __attribute__((format(printf, 3, 4))) static int jail_args_fail(char *err, size_
 	vsnprintf(err, len, fmt, ap);
 	va_end(ap);
 	return -EINVAL;
-}
-
-static int jail_args_u64(const char *s, uint64_t *out)
-{
-	unsigned long long v;
-	char *end;
-
-	if (*s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end)
-		return -EINVAL;
-	*out = v;
-	return 0;
 }
 
 /* A controller or knob name: lower-case letters, digits and '_' ("memory.swap_max"). */
@@ -122,13 +108,13 @@ int jail_parse_rlimit(struct jail_opts *o, const char *arg, char *err, size_t le
 {
 	uint64_t v;
 
-	if (!strncmp(arg, "no-file=", 8) && !jail_args_u64(arg + 8, &v) && v >= 1 &&
+	if (!strncmp(arg, "no-file=", 8) && !parse_u64_strict(arg + 8, &v) && v >= 1 &&
 	    v <= (1ULL << 30)) {
 		o->rlimit_nofile = v;
 		o->rlimit_nofile_set = true;
 		return 0;
 	}
-	if (!strncmp(arg, "fsize=", 6) && !jail_args_u64(arg + 6, &v) && v >= 1 &&
+	if (!strncmp(arg, "fsize=", 6) && !parse_u64_strict(arg + 6, &v) && v >= 1 &&
 	    v <= (UINT64_MAX >> 1)) {
 		o->rlimit_fsize = v;
 		o->rlimit_fsize_set = true;
@@ -145,7 +131,7 @@ int jail_parse_id_number(const char *arg, const char *flag, uint32_t *out, char 
 	uint64_t v;
 
 	/* 0 is root; (uid_t)-1 means "unchanged" to setresuid(). */
-	if (jail_args_u64(arg, &v) || v == 0 || v >= UINT32_MAX)
+	if (parse_u64_strict(arg, &v) || v == 0 || v >= UINT32_MAX)
 		return jail_args_fail(err, len, "%s must be an integer from 1 to %u, got '%.40s'",
 				      flag, UINT32_MAX - 1, arg);
 	*out = (uint32_t)v;
