@@ -294,8 +294,9 @@ def test_huge_pages_without_reservation_is_a_clear_error(kiln, guest, tmp_path, 
     assert r.returncode == 1 and "kiln: error:" in err and "huge pages" in err, err
 
 
-def test_post_boot_rules_and_live_drive_swap(api, spin_kernel, tmp_path):
-    k = api(["--id", "spin-vm"])
+def test_post_boot_rules_and_live_drive_swap(api, spin_kernel, tmp_path, kiln_jail):
+    vm_id = kiln_jail.id if kiln_jail else "spin-vm"  # jailed: --id also names the jail
+    k = api(["--id", vm_id])
     disk_a = tmp_path / "a.img"
     disk_b = tmp_path / "b.img"
     disk_a.write_bytes(b"\0" * (1 << 20))
@@ -310,23 +311,26 @@ def test_post_boot_rules_and_live_drive_swap(api, spin_kernel, tmp_path):
                                  "is_root_device": False})
     k.ok("PUT", "/metrics", {"metrics_path": str(metrics)})
     k.ok("PUT", "/actions", START)
-    assert k.alive("Running")["id"] == "spin-vm"
+    assert k.alive("Running")["id"] == vm_id
     k.fault("PUT", "/actions", START, "already running")
     k.fault("PUT", "/boot-source", {"kernel_image_path": spin_kernel}, "after the microVM")
     k.fault("PUT", "/machine-config", {"vcpu_count": 2, "mem_size_mib": 128}, "after")
     k.fault("PUT", "/drives/data", {"drive_id": "data", "path_on_host": str(disk_a),
                                     "is_root_device": False}, "after")
     k.ok("PATCH", "/drives/data", {"drive_id": "data", "path_on_host": str(disk_b)})
-    k.fault("PATCH", "/drives/data", {"drive_id": "data", "path_on_host": str(tmp_path)},
+    adir = tmp_path / "adir"  # inside the jail root in a [jailed] run, so it exists there
+    adir.mkdir()
+    k.fault("PATCH", "/drives/data", {"drive_id": "data", "path_on_host": str(adir)},
             "directory")
     k.fault("PATCH", "/drives/nope", {"drive_id": "nope", "path_on_host": str(disk_b)},
             "no drive")
     status, doc = k.curl("GET", "/vm/config")
-    assert doc["drives"][0]["path_on_host"] == str(disk_b)
+    assert doc["drives"][0]["path_on_host"] == (kiln_jail.path(disk_b) if kiln_jail
+                                                else str(disk_b))
     k.ok("PUT", "/actions", {"action_type": "SendCtrlAltDel"})
     k.ok("PUT", "/actions", {"action_type": "FlushMetrics"})
     line = json.loads(metrics.read_text().splitlines()[-1])
-    assert line["id"] == "spin-vm"
+    assert line["id"] == vm_id
     assert "data" in line["block"] and "vcpu_exits" in line
     assert line["api_server"]["requests"]["PUT /actions"]["204"] >= 2
     assert line["api_server"]["requests"]["unmatched"] if "unmatched" in \
