@@ -30,14 +30,19 @@ int jail_caps_set_ids(struct jail_ctx *c)
 	uid_t ru, eu, su;
 	gid_t rg, eg, sg;
 
-	if (setgroups(0, NULL) < 0)
+	/*
+	 * In a user namespace setgroups is denied (it had to be, to write
+	 * gid_map): the supplementary groups stay the caller's own.
+	 */
+	if (!c->userns && setgroups(0, NULL) < 0)
 		return snprintf(c->detail, sizeof(c->detail), "setgroups"), -errno;
 	if (setresgid(c->o->gid, c->o->gid, c->o->gid) < 0)
 		return snprintf(c->detail, sizeof(c->detail), "setresgid %u", c->o->gid), -errno;
 	if (setresuid(c->o->uid, c->o->uid, c->o->uid) < 0)
 		return snprintf(c->detail, sizeof(c->detail), "setresuid %u", c->o->uid), -errno;
 	if (getresuid(&ru, &eu, &su) || getresgid(&rg, &eg, &sg) || ru != c->o->uid || eu != ru ||
-	    su != ru || rg != c->o->gid || eg != rg || sg != rg || getgroups(0, NULL) != 0)
+	    su != ru || rg != c->o->gid || eg != rg || sg != rg ||
+	    (!c->userns && getgroups(0, NULL) != 0))
 		return snprintf(c->detail, sizeof(c->detail), "ids did not stick"), -EPERM;
 	return 0;
 }

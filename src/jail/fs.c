@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -144,11 +145,21 @@ int jail_fs_host_devices(struct jail_ctx *c)
 
 		d->path = jail_fs_dev_paths[i];
 		d->required = i == 0; /* only KVM is indispensable */
-		if (stat(d->path, &st) == 0 && S_ISCHR(st.st_mode)) {
+		errno = 0;
+		/* Unprivileged, the jail binds the host's node: the caller must be able to open it.
+		 */
+		if (stat(d->path, &st) == 0 && S_ISCHR(st.st_mode) &&
+		    (!c->userns || access(d->path, R_OK | W_OK) == 0)) {
 			d->present = true;
 			d->rdev = st.st_rdev;
 		} else if (d->required) {
-			snprintf(c->detail, sizeof(c->detail), "%s", d->path);
+			if (c->userns && errno == EACCES)
+				snprintf(c->detail, sizeof(c->detail),
+					 "%s is not readable and writable by uid %u (grant it with "
+					 "a group or an ACL, or start kiln as root)",
+					 d->path, c->outer_uid);
+			else
+				snprintf(c->detail, sizeof(c->detail), "%s", d->path);
 			return errno ? -errno : -ENODEV;
 		}
 	}
@@ -167,7 +178,10 @@ int jail_fs_make_dirs(struct jail_ctx *c)
 	fd = jail_fs_walk(c, base, 0755);
 	if (fd < 0)
 		return fd;
-	/* kiln/ and kiln/<id>/ are root's alone: nobody else may swap a name in them. */
+	/*
+	 * kiln/ and kiln/<id>/ are root's alone (unprivileged: the caller's, seen
+	 * as --uid in the user namespace): nobody else may swap a name in them.
+	 */
 	snprintf(shown, sizeof(shown), "%s/kiln", base);
 	next = jail_fs_open_dir(c, fd, "kiln", 0700, shown);
 	close(fd);
@@ -178,9 +192,10 @@ int jail_fs_make_dirs(struct jail_ctx *c)
 	close(next);
 	if (fd < 0)
 		return fd;
-	if (fstat(fd, &st) < 0 || st.st_uid != 0 || (st.st_mode & 022)) {
+	if (fstat(fd, &st) < 0 || st.st_uid != (c->userns ? o->uid : 0) || (st.st_mode & 022)) {
 		snprintf(c->detail, sizeof(c->detail),
-			 "%s must be owned by root and not group/other-writable", shown);
+			 "%s must be owned by %s and not group/other-writable", shown,
+			 c->userns ? "the user starting kiln" : "root");
 		close(fd);
 		return -EPERM;
 	}
@@ -212,9 +227,72 @@ static int jail_fs_owned_dir(struct jail_ctx *c, const char *path)
 	return 0;
 }
 
+/* @rel under the jail root: a directory, created 0700 if missing, never a symlink. */
+static int jail_fs_root_dir(struct jail_ctx *c, const char *rel)
+{
+	char path[JAIL_PATH_BYTES + 16];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", c->root, rel);
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		return snprintf(c->detail, sizeof(c->detail), "mkdir %s", path), -errno;
+	if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+		return snprintf(c->detail, sizeof(c->detail), "%s is not a directory", path),
+		       -ENOTDIR;
+	return 0;
+}
+
+/* Bind the host's node @d onto an empty file (or an old node) of the same name in the jail. */
+static int jail_fs_bind_one(struct jail_ctx *c, const struct jail_dev *d)
+{
+	char path[JAIL_PATH_BYTES + 16];
+	struct stat st;
+	int fd, err;
+
+	snprintf(path, sizeof(path), "%s%s", c->root, d->path);
+	snprintf(c->detail, sizeof(c->detail), "%s", path);
+	if (lstat(path, &st) < 0) {
+		if (errno != ENOENT)
+			return -errno;
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return -errno;
+		close(fd);
+	} else if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode)) {
+		return -EEXIST;
+	}
+	if (mount(d->path, path, NULL, MS_BIND, NULL) < 0)
+		return -errno;
+	err = jail_ns_remount_nosuid_noexec(c, path);
+	if (!err)
+		c->detail[0] = 0;
+	return err;
+}
+
+/*
+ * Unprivileged (user namespace): mknod is not allowed, so the host's nodes
+ * that the caller can open are bind-mounted into <root>/dev, after jail-dirs
+ * scanned the tree and before pivot_root, while the host's /dev is visible.
+ */
+int jail_fs_bind_devices(struct jail_ctx *c)
+{
+	int err = jail_fs_root_dir(c, "dev");
+
+	if (!err && c->devs[1].present)
+		err = jail_fs_root_dir(c, "dev/net");
+	for (int i = 0; !err && i < JAIL_NR_DEVS; i++)
+		if (c->devs[i].present)
+			err = jail_fs_bind_one(c, &c->devs[i]);
+	return err;
+}
+
 int jail_fs_make_devices(struct jail_ctx *c)
 {
-	int err = jail_fs_owned_dir(c, "/dev");
+	int err;
+
+	if (c->userns)
+		return 0; /* bound from the host by pivot-root: no mknod in a user namespace */
+	err = jail_fs_owned_dir(c, "/dev");
 
 	if (!err && c->devs[1].present)
 		err = jail_fs_owned_dir(c, "/dev/net");

@@ -37,12 +37,11 @@ static int jail_step_validate(struct jail_ctx *c)
 		snprintf(c->detail, sizeof(c->detail), "%s", err);
 		return -EINVAL;
 	}
-	if (geteuid() != 0) {
-		snprintf(c->detail, sizeof(c->detail), "%s",
-			 "kiln must start as root to jail itself (a user namespace for "
-			 "unprivileged users is not supported yet)");
+	c->outer_uid = geteuid();
+	c->outer_gid = getegid();
+	c->userns = c->outer_uid != 0;
+	if (c->userns && jail_ns_userns_check(c))
 		return -EPERM;
-	}
 	n = snprintf(c->root, sizeof(c->root), "%s/kiln/%s/root",
 		     c->o->chroot_base ? c->o->chroot_base : JAIL_DEFAULT_CHROOT_BASE, c->o->id);
 	if (n < 0 || (size_t)n >= sizeof(c->root))
@@ -139,7 +138,8 @@ static int jail_step_no_new_privs(struct jail_ctx *c)
 /* The table. SECURITY.md "Jail steps" repeats it; keep them in step. */
 static const struct jail_step jail_steps[] = {
     {"validate", jail_step_validate,
-     "refuse a bad id, base or limit before touching anything; must be root"},
+     "refuse a bad id, base or limit before touching anything; not root: can the caller "
+     "create a user namespace, and is --cgroup/--netns (root only) absent"},
     {"close-fds", jail_step_close_fds,
      "an inherited fd (a host file, a socket) would cross every wall below"},
     {"daemonize", jail_step_daemonize,
@@ -152,17 +152,20 @@ static const struct jail_step jail_steps[] = {
     {"cgroup", jail_cgroup_enter,
      "CPU, memory and pids limits apply before the VM allocates anything"},
     {"namespaces", jail_ns_unshare,
-     "private mount, IPC, UTS and network views: nothing the host shares leaks in"},
+     "private mount, IPC, UTS and network views: nothing the host shares leaks in; not "
+     "root: a user namespace mapping --uid/--gid to the caller; --new-pid-ns: a PID "
+     "namespace for the child forked last"},
     {"mount-propagation", jail_ns_slave,
      "MS_SLAVE|MS_REC on /: our mounts never propagate back to the host"},
     {"jail-dirs", jail_fs_make_dirs,
      "create <base>/kiln/<id>/root without following symlinks; refuse hard links, "
      "device nodes and non-directories planted there"},
     {"pivot-root", jail_ns_pivot,
-     "bind the jail root, pivot_root into it and detach the old root: the host "
-     "file system is gone, not just hidden"},
+     "bind the jail root (not root: the host's device nodes bound into it), pivot_root "
+     "into it and detach the old root: the host file system is gone, not just hidden"},
     {"devices", jail_fs_make_devices,
-     "only /dev/kvm, /dev/net/tun, /dev/urandom, /dev/null: 0600, owned by the jail user"},
+     "only /dev/kvm, /dev/net/tun, /dev/urandom, /dev/null: 0600, owned by the jail user "
+     "(not root: the bind mounts pivot-root made)"},
     {"bounding-set", jail_caps_drop_bounding,
      "empty the bounding set (needs CAP_SETPCAP, so before the uid change)"},
     {"ids", jail_caps_set_ids, "setgroups(0), setresgid, setresuid: the unprivileged user"},
@@ -170,6 +173,9 @@ static const struct jail_step jail_steps[] = {
      "clear effective, permitted, inheritable and ambient sets; verify they are empty"},
     {"no-new-privs", jail_step_no_new_privs,
      "no exec can ever regain privileges; seccomp filters need it"},
+    {"pid-ns", jail_pidns_fork,
+     "--new-pid-ns: fork last, so parent and child are both fully confined; the child "
+     "runs the VM as PID 1, the parent forwards SIGTERM/SIGINT and exits with its code"},
 };
 
 void jail_run(const struct jail_opts *o)

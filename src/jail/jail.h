@@ -33,7 +33,7 @@ struct jail_opts {
 	bool uid_set, gid_set;
 	const char *chroot_base; /* --chroot-base, absolute; default /srv/kiln */
 	const char *netns;	 /* --netns PATH: join it; NULL: a new, empty one */
-	bool new_pid_ns;	 /* --new-pid-ns: refused, not supported yet */
+	bool new_pid_ns;	 /* --new-pid-ns: kiln forks and runs as PID 1 of a new one */
 	bool daemonize;		 /* --daemonize */
 	struct jail_cgroup_kv cgroups[JAIL_MAX_CGROUPS];
 	unsigned int nr_cgroups;

@@ -183,11 +183,6 @@ int jail_validate(const struct jail_opts *o, char *err, size_t len)
 		return jail_args_fail(err, len, "%s", "--id must match [A-Za-z0-9-]{1,64}");
 	if (!o->uid_set || !o->gid_set)
 		return jail_args_fail(err, len, "%s", "--jail needs --uid N and --gid N (not 0)");
-	if (o->new_pid_ns)
-		return jail_args_fail(err, len, "%s",
-				      "--new-pid-ns is not supported yet (kiln would have to fork "
-				      "to become PID 1 of the namespace); use an outer PID "
-				      "namespace instead");
 	if (o->netns && o->netns[0] != '/')
 		return jail_args_fail(err, len, "--netns must be an absolute path, got '%.80s'",
 				      o->netns);

@@ -19,6 +19,14 @@ struct jail_dev {
 
 struct jail_ctx {
 	const struct jail_opts *o;
+	/*
+	 * kiln started unprivileged: the namespaces step adds a user namespace in
+	 * which --uid/--gid map to the caller's own uid/gid (outer_uid/outer_gid),
+	 * and device nodes are the host's, bind-mounted, not mknod'ed.
+	 */
+	bool userns;
+	uid_t outer_uid;
+	gid_t outer_gid;
 	char root[JAIL_PATH_BYTES]; /* <base>/kiln/<id>/root */
 	struct stat root_st;	    /* what the pivot must land on */
 	struct jail_dev devs[JAIL_NR_DEVS];
@@ -29,9 +37,13 @@ struct jail_ctx {
 int jail_fs_host_devices(struct jail_ctx *c);
 int jail_fs_make_dirs(struct jail_ctx *c);
 int jail_fs_make_devices(struct jail_ctx *c);
+int jail_fs_bind_devices(struct jail_ctx *c);
+int jail_ns_userns_check(struct jail_ctx *c);
+int jail_pidns_fork(struct jail_ctx *c);
 int jail_ns_unshare(struct jail_ctx *c);
 int jail_ns_slave(struct jail_ctx *c);
 int jail_ns_pivot(struct jail_ctx *c);
+int jail_ns_remount_nosuid_noexec(struct jail_ctx *c, const char *path);
 int jail_cgroup_enter(struct jail_ctx *c);
 int jail_caps_drop_bounding(struct jail_ctx *c);
 int jail_caps_set_ids(struct jail_ctx *c);

@@ -9,10 +9,13 @@ Needs root (kiln refuses --jail otherwise); skipped, with the reason, when not r
 """
 import json
 import os
+import pathlib
+import stat
 import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import uuid
 
@@ -48,11 +51,13 @@ class Jail:
         return ["--jail", "--id", self.id, "--uid", str(UID), "--gid", str(GID),
                 "--chroot-base", str(self.base)] + list(extra)
 
-    def start(self, kiln, extra=(), env=None, pass_fds=()):
+    def start(self, kiln, extra=(), env=None, pass_fds=(), wrap=()):
+        """wrap: a command line kiln is started through (it must exec kiln)."""
         rfd, self.stdin_w = os.pipe()
         with open(self.out, "wb") as out, open(self.err, "wb") as err:
-            self.proc = subprocess.Popen([kiln] + self.args(extra), stdin=rfd, stdout=out,
-                                         stderr=err, env=env or {}, pass_fds=pass_fds)
+            self.proc = subprocess.Popen(list(wrap) + [kiln] + self.args(extra), stdin=rfd,
+                                         stdout=out, stderr=err, env=env or {},
+                                         pass_fds=pass_fds)
         os.close(rfd)
 
     def wait_sock(self, timeout=5):
@@ -315,3 +320,204 @@ def test_symlinked_chroot_base_is_refused(kiln, jail, tmp_path):
     err = run_refused(kiln, jail.args(), EXIT_JAIL_DIRS)
     assert "symbolic link" in err, err
     assert os.listdir(real) == []
+
+
+def boot_and_hold(jail, guest, tests="serial,cpus"):
+    """Copy the test guest in, boot it with 2 vCPUs through the jailed API socket and
+    wait until it holds (every vCPU thread exists and has its filter)."""
+    jail.wait_sock()
+    jail.request("PUT", "/boot-source", {
+        "kernel_image_path": "/tg.elf",
+        "boot_args": f"console=ttyS0 ktest={tests} ktest.mem_mib=128 ktest.cpus=2 "
+                     "ktest.hold=1"})
+    jail.request("PUT", "/machine-config", {"vcpu_count": 2, "mem_size_mib": 128})
+    jail.request("PUT", "/actions", {"action_type": "InstanceStart"})
+    jail.wait_stdout("KTEST HOLD")
+
+
+def assert_confined(pid, uid=UID, min_tasks=3, seccomp="2"):
+    """Every thread: the jail uid, no capability in any set, no_new_privs, seccomp."""
+    tasks = os.listdir(f"/proc/{pid}/task")
+    assert len(tasks) >= min_tasks, tasks
+    for tid in tasks:
+        st = status_fields(f"/proc/{pid}/task/{tid}/status")
+        assert st["Uid"].split() == [str(uid)] * 4, (tid, st["Uid"])
+        assert st["NoNewPrivs"] == "1", tid
+        if not open(f"/proc/{pid}/task/{tid}/comm").read().startswith("kvm-"):
+            assert st["Seccomp"] == seccomp, (tid, st["Seccomp"])
+        for cap in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
+            assert int(st[cap], 16) == 0, (tid, cap, st[cap])
+
+
+def children_of(ppid):
+    kids = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                if status_fields(f"/proc/{d}/status").get("PPid") == str(ppid):
+                    kids.append(int(d))
+            except (FileNotFoundError, ProcessLookupError):
+                pass
+    return kids
+
+
+def test_new_pid_ns_runs_the_vm_as_pid_1(kiln, guest, jail):
+    """--new-pid-ns: the launcher forks once, last; the child is PID 1 of a new PID
+    namespace, runs the guest confined like any jailed kiln (every thread: Seccomp 2,
+    no caps, no_new_privs); the parent is as confined (minus seccomp), forwards SIGTERM
+    and exits with the child's 0."""
+    os.makedirs(jail.root)
+    shutil.copy(guest("pvh"), jail.root / "tg.elf")
+    jail.start(kiln, ["--new-pid-ns", "--api-sock", "/api.sock", "--log-level", "info"])
+    boot_and_hold(jail, guest)
+    parent = jail.proc.pid
+    kids = children_of(parent)
+    assert len(kids) == 1, kids
+    child = kids[0]
+    assert os.readlink(f"/proc/{child}/ns/pid") != os.readlink("/proc/self/ns/pid")
+    assert os.readlink(f"/proc/{parent}/ns/pid") == os.readlink("/proc/self/ns/pid")
+    assert os.readlink(f"/proc/{parent}/ns/pid_for_children") == \
+        os.readlink(f"/proc/{child}/ns/pid")
+    assert status_fields(f"/proc/{child}/status")["NSpid"].split() == [str(child), "1"]
+    assert_confined(child)
+    assert_confined(parent, min_tasks=1, seccomp="0")  # no filter of its own (SECURITY.md)
+    rst, jst = os.stat(f"/proc/{parent}/root"), os.stat(jail.root)
+    assert (rst.st_dev, rst.st_ino) == (jst.st_dev, jst.st_ino)
+    # The parent holds stdio and the pipe whose closing tells the child it is gone.
+    extra = [os.readlink(f"/proc/{parent}/fd/{fd}") for fd in os.listdir(f"/proc/{parent}/fd")
+             if fd not in ("0", "1", "2")]
+    assert len(extra) == 1 and extra[0].startswith("pipe:"), extra
+
+    jail.proc.send_signal(signal.SIGTERM)  # to the parent: forwarded to PID 1
+    assert jail.proc.wait(timeout=10) == 0, jail.describe()
+    assert not os.path.exists(f"/proc/{child}")
+    out = jail.out.read_text()
+    assert "KTEST serial PASS" in out and "KTEST cpus PASS" in out, out
+    assert "received Terminated, stopping" in jail.err.read_text(), jail.describe()
+
+
+@pytest.mark.parametrize("case", ["missing-kernel", "seccomp-kill", "child-killed"])
+def test_new_pid_ns_exit_code_propagates(kiln, build_dir, guest, jail, case):
+    """The parent exits with the child's code: a start-up failure (1), a forbidden
+    syscall on a vCPU thread of PID 1 (kiln-selftest: 148, the SIGSYS handler runs for
+    PID 1 too), a SIGKILL of the child from outside (128 + 9)."""
+    os.makedirs(jail.root)
+    shutil.copy(guest("pvh"), jail.root / "tg.elf")
+    args = ["--new-pid-ns", "--kernel", "/tg.elf", "--boot-args",
+            "console=ttyS0 ktest=serial ktest.hold=1"]
+    binary, want = kiln, None
+    if case == "missing-kernel":
+        args[args.index("/tg.elf")] = "/no-such-kernel"
+        want = 1
+    elif case == "seccomp-kill":
+        binary = os.path.join(build_dir, "kiln-selftest")
+        args = ["--seccomp-selftest", "vcpu"] + args
+        want = 148
+    jail.start(binary, args)
+    if case == "child-killed":
+        jail.wait_stdout("KTEST HOLD")
+        kids = children_of(jail.proc.pid)
+        assert len(kids) == 1, kids
+        os.kill(kids[0], signal.SIGKILL)
+        want = 128 + signal.SIGKILL
+    assert jail.proc.wait(timeout=30) == want, jail.describe()
+    if case == "seccomp-kill":
+        assert "made forbidden syscall" in jail.err.read_text(), jail.describe()
+
+
+def userns_unavailable():
+    """Why this host cannot run kiln unprivileged in a user namespace, or None."""
+    for path in ("/proc/sys/kernel/unprivileged_userns_clone",
+                 "/proc/sys/user/max_user_namespaces"):
+        if os.path.exists(path) and open(path).read().strip() == "0":
+            return f"{path} is 0: unprivileged user namespaces are disabled"
+    if not shutil.which("setpriv") or not shutil.which("unshare"):
+        return "setpriv/unshare (util-linux) missing"
+    r = subprocess.run(["setpriv", f"--reuid={UID}", f"--regid={GID}", "--clear-groups", "--",
+                        "unshare", "--user", "true"], capture_output=True, text=True)
+    if r.returncode:
+        return "uid %d cannot create a user namespace: %s" % (UID, r.stderr.strip())
+    return None
+
+
+@pytest.fixture
+def userns_jail():
+    """A jail whose base the unprivileged uid can reach (pytest's tmp is root-only),
+    and a private node for /dev/kvm owned by it: the host's node is left alone."""
+    why = userns_unavailable()
+    if why:
+        pytest.skip(why)
+    top = tempfile.mkdtemp(prefix=f"kiln-userns-{os.getpid()}-")
+    os.chmod(top, 0o755)
+    kvm = os.stat("/dev/kvm")
+    node = os.path.join(top, "kvm")
+    os.mknod(node, 0o600 | stat.S_IFCHR, kvm.st_rdev)
+    os.chown(node, UID, GID)
+    j = Jail(pathlib.Path(top))
+    os.makedirs(j.root)
+    # unshare execs sh, sh execs setpriv, setpriv execs kiln: the pid is kiln's.
+    j.wrap = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+              'mount --bind "$0" /dev/kvm && exec setpriv --reuid=%d --regid=%d '
+              '--clear-groups -- "$@"' % (UID, GID), node]
+    yield j
+    j.cleanup()
+    shutil.rmtree(top, ignore_errors=True)
+
+
+def own_tree(path):
+    for dirpath, dirnames, filenames in os.walk(path):
+        os.chown(dirpath, UID, GID)
+        for name in filenames:
+            os.chown(os.path.join(dirpath, name), UID, GID)
+
+
+@pytest.mark.parametrize("pidns", [False, True], ids=["userns", "userns+pidns"])
+def test_unprivileged_kiln_jails_itself_in_a_user_namespace(kiln, guest, userns_jail, pidns):
+    """kiln started as uid 65534 (no capabilities; /dev/kvm usable through a node of
+    its own, as a kvm group would allow) with --jail: a user namespace maps --uid/--gid
+    to it, the host's /dev/kvm is bind-mounted into the jail, and the guest runs with
+    every thread at caps 0, NoNewPrivs 1, Seccomp 2, in its own user (and mnt, ipc,
+    uts, net) namespaces; SIGTERM stops it with 0."""
+    j = userns_jail
+    shutil.copy(guest("pvh"), j.root / "tg.elf")
+    own_tree(j.base)
+    j.start(kiln, (["--new-pid-ns"] if pidns else []) + ["--api-sock", "/api.sock"],
+            wrap=j.wrap)
+    boot_and_hold(j, guest)
+    pid = children_of(j.proc.pid)[0] if pidns else j.proc.pid
+    for ns in ("user", "mnt", "ipc", "uts", "net") + (("pid",) if pidns else ()):
+        assert os.readlink(f"/proc/{pid}/ns/{ns}") != os.readlink(f"/proc/self/ns/{ns}"), ns
+    assert_confined(pid)
+    uid_map = open(f"/proc/{pid}/uid_map").read().split()
+    assert uid_map == [str(UID), str(UID), "1"], uid_map
+    assert open(f"/proc/{pid}/setgroups").read().strip() == "deny"
+    rst, jst = os.stat(f"/proc/{pid}/root"), os.stat(j.root)
+    assert (rst.st_dev, rst.st_ino) == (jst.st_dev, jst.st_ino)
+    # The jail's /dev/kvm is the host's node, bound in (no mknod in a user namespace).
+    assert os.stat(f"/proc/{pid}/root/dev/kvm").st_rdev == os.stat("/dev/kvm").st_rdev
+    assert not os.path.exists(f"/proc/{pid}/root/etc")
+
+    j.proc.send_signal(signal.SIGTERM)
+    assert j.proc.wait(timeout=10) == 0, j.describe()
+    out = j.out.read_text()
+    assert "KTEST serial PASS" in out and "KTEST cpus PASS" in out, out
+
+
+@pytest.mark.parametrize("case", ["cgroup", "netns", "no-kvm-access"])
+def test_unprivileged_refusals_are_clear(kiln, userns_jail, case):
+    """What an unprivileged kiln cannot do is refused up front, by name."""
+    j = userns_jail
+    own_tree(j.base)
+    wrap, extra = j.wrap, []
+    if case == "cgroup":
+        extra, code, needle = ["--cgroup", "pids.max=8"], 40, "--cgroup needs root"
+    elif case == "netns":
+        extra, code, needle = ["--netns", "/run/netns/x"], 40, "--netns needs root"
+    else:  # the host's root-only /dev/kvm, no private node
+        wrap = ["setpriv", f"--reuid={UID}", f"--regid={GID}", "--clear-groups", "--"]
+        code, needle = 45, "/dev/kvm is not readable and writable by uid 65534"
+    if case == "no-kvm-access" and os.stat("/dev/kvm").st_mode & 0o006 == 0o006:
+        pytest.skip("/dev/kvm is world-accessible here")
+    j.start(kiln, extra + ["--kernel", "/tg.elf"], wrap=wrap)
+    assert j.proc.wait(timeout=10) == code, j.describe()
+    assert needle in j.err.read_text(), j.describe()
