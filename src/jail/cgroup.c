@@ -21,19 +21,10 @@ static const char *const jail_cgroup_mounts[] = {"/sys/fs/cgroup", "/sys/fs/cgro
 static int jail_cgroup_write(struct jail_ctx *c, const char *dir, const char *file,
 			     const char *value)
 {
-	char path[JAIL_PATH_BYTES];
-	size_t n = strlen(value);
-	int fd, err = 0;
+	char path[JAIL_PATH_BYTES + JAIL_CGROUP_FILE_MAX + 2];
 
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0 || write(fd, value, n) != (ssize_t)n)
-		err = -errno;
-	if (fd >= 0)
-		close(fd);
-	if (err)
-		snprintf(c->detail, sizeof(c->detail), "writing '%s' to %s", value, path);
-	return err;
+	return jail_write_file(c, path, value);
 }
 
 /* "+cpu" into the root's and kiln/'s subtree_control, so kiln/<id>/ has cpu.* files. */

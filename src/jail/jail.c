@@ -22,6 +22,21 @@
 
 extern char **environ;
 
+/* Write @text to the existing file @path (a /proc or cgroup knob); never via a symlink. */
+int jail_write_file(struct jail_ctx *c, const char *path, const char *text)
+{
+	size_t n = strlen(text);
+	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW), err = 0;
+
+	if (fd < 0 || write(fd, text, n) != (ssize_t)n)
+		err = -errno;
+	if (fd >= 0)
+		close(fd);
+	if (err)
+		snprintf(c->detail, sizeof(c->detail), "writing '%s' to %s", text, path);
+	return err;
+}
+
 struct jail_step {
 	const char *name;
 	int (*fn)(struct jail_ctx *c);

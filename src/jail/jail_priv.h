@@ -33,6 +33,8 @@ struct jail_ctx {
 	char detail[3 * JAIL_PATH_BYTES]; /* what failed, for the error line */
 };
 
+int jail_write_file(struct jail_ctx *c, const char *path, const char *text);
+
 /* Each step: 0 or a negative errno, with ctx->detail naming the object when useful. */
 int jail_fs_host_devices(struct jail_ctx *c);
 int jail_fs_make_dirs(struct jail_ctx *c);

@@ -69,20 +69,6 @@ int jail_ns_userns_check(struct jail_ctx *c)
 	return 0;
 }
 
-static int jail_ns_write(struct jail_ctx *c, const char *path, const char *text)
-{
-	size_t n = strlen(text);
-	int fd = open(path, O_WRONLY | O_CLOEXEC), err = 0;
-
-	if (fd < 0 || write(fd, text, n) != (ssize_t)n)
-		err = -errno;
-	if (fd >= 0)
-		close(fd);
-	if (err)
-		snprintf(c->detail, sizeof(c->detail), "writing '%s' to %s", text, path);
-	return err;
-}
-
 /*
  * The user namespace's only ids: --uid and --gid inside are the caller's own
  * uid and gid outside, which is all an unprivileged process may map.
@@ -92,16 +78,16 @@ static int jail_ns_write(struct jail_ctx *c, const char *path, const char *text)
 static int jail_ns_write_maps(struct jail_ctx *c)
 {
 	char line[64];
-	int err = jail_ns_write(c, "/proc/self/setgroups", "deny");
+	int err = jail_write_file(c, "/proc/self/setgroups", "deny");
 
 	if (err)
 		return err;
 	snprintf(line, sizeof(line), "%u %u 1", c->o->uid, c->outer_uid);
-	err = jail_ns_write(c, "/proc/self/uid_map", line);
+	err = jail_write_file(c, "/proc/self/uid_map", line);
 	if (err)
 		return err;
 	snprintf(line, sizeof(line), "%u %u 1", c->o->gid, c->outer_gid);
-	return jail_ns_write(c, "/proc/self/gid_map", line);
+	return jail_write_file(c, "/proc/self/gid_map", line);
 }
 
 int jail_ns_unshare(struct jail_ctx *c)
