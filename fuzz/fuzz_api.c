@@ -57,7 +57,24 @@ static void fuzz_metrics(void *opaque, json_t *obj)
 	json_object_set_new(obj, "block", json_object());
 }
 
-static const struct api_ops fuzz_ops = {fuzz_start, fuzz_cad, fuzz_drive_update, fuzz_metrics};
+static int fuzz_drive_ratelimit(void *opaque, unsigned int index, const struct rl_config *upd,
+				char *err, size_t len)
+{
+	struct ratelimiter rl;
+
+	(void)opaque;
+	(void)index;
+	(void)err;
+	(void)len;
+	/* What the real update does to the device's buckets, without a timer. */
+	ratelimiter_init(&rl);
+	ratelimiter_update(&rl, upd);
+	ratelimiter_admit(&rl, 4096, 1);
+	return 0;
+}
+
+static const struct api_ops fuzz_ops = {fuzz_start, fuzz_cad, fuzz_drive_update, fuzz_metrics,
+					fuzz_drive_ratelimit};
 
 static void fuzz_check_response(const struct http_response *r)
 {

@@ -39,6 +39,9 @@ struct api_ops {
 			    size_t len);
 	/* Add the VM's device and vCPU counters to a metrics object (after start). */
 	void (*collect_metrics)(void *opaque, json_t *obj);
+	/* Post-boot PATCH /drives rate_limiter: apply the buckets @upd sets; 0 or -errno + @err. */
+	int (*drive_ratelimit)(void *opaque, unsigned int index, const struct rl_config *upd,
+			       char *err, size_t len);
 };
 
 struct api {

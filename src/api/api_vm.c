@@ -181,6 +181,28 @@ static int api_vm_drive_update(void *opaque, unsigned int index, const char *pat
 	return 0;
 }
 
+/* PATCH /drives rate_limiter: new buckets under the device lock, then a kick to resume. */
+static int api_vm_drive_ratelimit(void *opaque, unsigned int index, const struct rl_config *upd,
+				  char *err, size_t len)
+{
+	struct api_vm *av = opaque;
+	uint64_t one = 1;
+	struct vdev *d;
+
+	if (index >= av->vm.nr_blks || !(d = api_vm_find_vdev(av, &av->vm.blks[index]))) {
+		snprintf(err, len, "no such attached drive");
+		return -ENODEV;
+	}
+	pthread_mutex_lock(&d->lock);
+	ratelimiter_update(&av->vm.blks[index].rl, upd);
+	pthread_mutex_unlock(&d->lock);
+	/* A paused queue is served again at once, under the new limits. */
+	if (d->queue_evt[0] >= 0 && write(d->queue_evt[0], &one, sizeof(one)) < 0)
+		log_warn("drive %u: queue kick: %s", index, strerror(errno));
+	log_info("drive %u: rate limiter updated", index);
+	return 0;
+}
+
 static void api_vm_metrics(void *opaque, json_t *obj)
 {
 	struct api_vm *av = opaque;
@@ -192,22 +214,25 @@ static void api_vm_metrics(void *opaque, json_t *obj)
 
 		json_object_set_new(
 		    blocks, av->drives[i].id,
-		    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "requests",
+		    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "requests",
 			      (json_int_t)s->requests, "read_bytes", (json_int_t)s->read_bytes,
 			      "write_bytes", (json_int_t)s->write_bytes, "flushes",
 			      (json_int_t)s->flushes, "discards", (json_int_t)s->discards,
 			      "write_zeroes", (json_int_t)s->write_zeroes, "guest_errors",
 			      (json_int_t)s->guest_errors, "io_errors", (json_int_t)s->io_errors,
-			      "resets", (json_int_t)s->resets));
+			      "resets", (json_int_t)s->resets, "rate_limiter_throttled_events",
+			      (json_int_t)av->vm.blks[i].rl.throttled));
 	}
 	json_object_set_new(obj, "block", blocks);
 	if (av->vm.cfg.rng)
 		json_object_set_new(obj, "entropy",
-				    json_pack("{s:I, s:I, s:I, s:I}", "requests",
+				    json_pack("{s:I, s:I, s:I, s:I, s:I}", "requests",
 					      (json_int_t)av->vm.rng.stats.requests, "bytes",
 					      (json_int_t)av->vm.rng.stats.bytes, "errors",
 					      (json_int_t)av->vm.rng.stats.errors, "resets",
-					      (json_int_t)av->vm.rng.stats.resets));
+					      (json_int_t)av->vm.rng.stats.resets,
+					      "rate_limiter_throttled_events",
+					      (json_int_t)av->vm.rng.rl.throttled));
 	for (unsigned int i = 0; i < av->vm.nr_vcpus_created; i++) {
 		const struct vcpu_exit_stats *e = &av->vm.vcpus[i].exits;
 
@@ -234,6 +259,7 @@ const struct api_ops api_vm_ops = {
     .ctrl_alt_del = api_vm_ctrl_alt_del,
     .drive_update = api_vm_drive_update,
     .collect_metrics = api_vm_metrics,
+    .drive_ratelimit = api_vm_drive_ratelimit,
 };
 
 void api_vm_prepare(struct api_vm *av)

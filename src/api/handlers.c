@@ -148,31 +148,45 @@ void api_put_drive(struct api *a, const char *param, const json_t *body, struct 
 	api_reply_result(resp, spec_put_drive(&a->spec, param, body, err, sizeof(err)), err);
 }
 
-/* Post-boot: a new backing file for a running drive (the only PATCH-able field). */
+/*
+ * Post-boot: a new backing file and/or new rate limits for a running drive.
+ * The whole body is validated first; only drive_id given changes nothing, as
+ * Firecracker accepts.
+ */
 void api_patch_drive(struct api *a, const char *param, const json_t *body,
 		     struct http_response *resp)
 {
 	char err[SPEC_ERR_BYTES] = "";
+	struct rl_config rl;
 	char *path;
 	unsigned int i;
 	int ret;
 
-	ret = spec_parse_drive_patch(&a->spec, param, body, &path, err, sizeof(err));
-	if (ret || !path) {
-		/* Only drive_id given: nothing to change, as Firecracker accepts. */
+	ret = spec_parse_drive_patch(&a->spec, param, body, &path, &rl, err, sizeof(err));
+	if (ret) {
 		api_reply_result(resp, ret, err);
 		return;
 	}
 	for (i = 0; strcmp(a->spec.drives[i].id, param); i++)
 		;
-	ret = a->ops->drive_update(a->opaque, i, path, err, sizeof(err));
-	if (ret) {
-		free(path);
-		api_fault(resp, 400, "drive %s: %s", param, err[0] ? err : strerror(-ret));
-		return;
+	if (path) {
+		ret = a->ops->drive_update(a->opaque, i, path, err, sizeof(err));
+		if (ret) {
+			free(path);
+			api_fault(resp, 400, "drive %s: %s", param, err[0] ? err : strerror(-ret));
+			return;
+		}
+		free(a->spec.drives[i].path_on_host);
+		a->spec.drives[i].path_on_host = path;
 	}
-	free(a->spec.drives[i].path_on_host);
-	a->spec.drives[i].path_on_host = path;
+	if (spec_rate_limiter_set(&rl)) {
+		ret = a->ops->drive_ratelimit(a->opaque, i, &rl, err, sizeof(err));
+		if (ret) {
+			api_fault(resp, 400, "drive %s: %s", param, err[0] ? err : strerror(-ret));
+			return;
+		}
+		rl_config_merge(&a->spec.drives[i].rate_limiter, &rl);
+	}
 	api_reply_result(resp, 0, NULL);
 }
 

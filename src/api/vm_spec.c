@@ -5,6 +5,7 @@
  * table; anything not in the table is refused by name.
  */
 #include "api/vm_spec.h"
+#include "api/vm_spec_priv.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -13,16 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
-enum spec_type { SF_STR, SF_BOOL, SF_UINT, SF_ANY };
-
-struct spec_field {
-	const char *name;
-	enum spec_type type;
-	bool required;
-};
-
-__attribute__((format(printf, 4, 5))) static int spec_fail(char *err, size_t len, int code,
-							   const char *fmt, ...)
+int spec_fail(char *err, size_t len, int code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -65,8 +57,8 @@ static bool spec_type_ok(const json_t *v, enum spec_type t)
  * every present field of the right type, every required one present. A
  * JSON null counts as absent (serde's Option), as Firecracker accepts it.
  */
-static int spec_check_object(const json_t *o, const char *what, const struct spec_field *f,
-			     size_t n, char *err, size_t len)
+int spec_check_object(const json_t *o, const char *what, const struct spec_field *f, size_t n,
+		      char *err, size_t len)
 {
 	const char *key;
 	json_t *v;
@@ -417,11 +409,13 @@ int spec_put_drive(struct vm_spec *s, const char *path_id, const json_t *body, c
 		ret = spec_check_ids(path_id, body, err, len);
 	if (!ret)
 		ret = spec_not_yet(body, "partuuid", "drive", err, len);
-	if (!ret)
-		ret = spec_not_yet(body, "rate_limiter", "drive", err, len);
 	if (ret)
 		return ret;
 	memset(&d, 0, sizeof(d));
+	ret = spec_parse_rate_limiter(spec_get(body, "rate_limiter"), "drive", &d.rate_limiter, err,
+				      len);
+	if (ret)
+		return ret;
 	snprintf(d.id, sizeof(d.id), "%s", path_id);
 	d.is_root_device = spec_bool(body, "is_root_device", false);
 	d.is_read_only = spec_bool(body, "is_read_only", false);
@@ -468,16 +462,18 @@ static const struct spec_field spec_drive_patch_fields[] = {
 };
 
 int spec_parse_drive_patch(const struct vm_spec *s, const char *path_id, const json_t *body,
-			   char **new_path, char *err, size_t len)
+			   char **new_path, struct rl_config *rl, char *err, size_t len)
 {
 	int ret;
 
 	*new_path = NULL;
+	memset(rl, 0, sizeof(*rl));
 	ret = spec_check_object(body, "drive", spec_drive_patch_fields, 3, err, len);
 	if (!ret)
 		ret = spec_check_ids(path_id, body, err, len);
 	if (!ret)
-		ret = spec_not_yet(body, "rate_limiter", "drive update", err, len);
+		ret = spec_parse_rate_limiter(spec_get(body, "rate_limiter"), "drive update", rl,
+					      err, len);
 	if (!ret && spec_find_drive(s, path_id) < 0)
 		ret = spec_fail(err, len, -EINVAL, "no drive with id '%s'", path_id);
 	if (!ret)
@@ -491,13 +487,17 @@ static const struct spec_field spec_entropy_fields[] = {{"rate_limiter", SF_ANY,
 
 int spec_put_entropy(struct vm_spec *s, const json_t *body, char *err, size_t len)
 {
+	struct rl_config rl;
 	int ret = spec_check_object(body, "entropy", spec_entropy_fields, 1, err, len);
 
 	if (!ret)
-		ret = spec_not_yet(body, "rate_limiter", "entropy", err, len);
-	if (!ret)
-		s->entropy = true;
-	return ret;
+		ret = spec_parse_rate_limiter(spec_get(body, "rate_limiter"), "entropy", &rl, err,
+					      len);
+	if (ret)
+		return ret;
+	s->entropy = true;
+	s->entropy_rate_limiter = rl;
+	return 0;
 }
 
 static const struct spec_field spec_serial_fields[] = {

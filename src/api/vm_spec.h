@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "devices/virtio/blk.h"
+#include "vmm/ratelimit.h"
 #include "vmm/vm.h"
 
 #define SPEC_MAX_DRIVES	    VM_MAX_DRIVES
@@ -61,6 +62,7 @@ struct spec_drive {
 	bool cache_unsafe; /* cache_type "Unsafe" (Firecracker's default) */
 	bool direct;	   /* CLI-only (--drive ...,direct): O_DIRECT; not in the JSON */
 	bool io_async;	   /* io_engine "Async" (io_uring) rather than "Sync" */
+	struct rl_config rate_limiter;
 };
 
 struct spec_logger {
@@ -87,6 +89,7 @@ struct vm_spec {
 	struct spec_drive drives[SPEC_MAX_DRIVES];
 	unsigned int nr_drives;
 	bool entropy;
+	struct rl_config entropy_rate_limiter;
 	char *serial_out_path; /* owned; NULL: stdout */
 	struct spec_logger logger;
 	struct spec_metrics metrics;
@@ -112,10 +115,21 @@ int spec_put_boot_source(struct vm_spec *s, const json_t *body, char *err, size_
 int spec_put_machine(struct vm_spec *s, const json_t *body, bool partial, char *err, size_t len);
 int spec_put_drive(struct vm_spec *s, const char *path_id, const json_t *body, char *err,
 		   size_t len);
-/* PATCH /drives/{id}: drive_id plus optional path_on_host; result in *new_path (malloc). */
+/*
+ * PATCH /drives/{id}: drive_id plus optional path_on_host (result in *new_path,
+ * malloc'ed, or NULL) and rate_limiter (*rl: the buckets it sets).
+ */
 int spec_parse_drive_patch(const struct vm_spec *s, const char *path_id, const json_t *body,
-			   char **new_path, char *err, size_t len);
+			   char **new_path, struct rl_config *rl, char *err, size_t len);
 int spec_put_entropy(struct vm_spec *s, const json_t *body, char *err, size_t len);
+/*
+ * A RateLimiter object (absent or null: nothing set) for @what ("drive",
+ * "entropy", ...): 0, or -EINVAL naming the field; @out is all unset then.
+ */
+int spec_parse_rate_limiter(const json_t *v, const char *what, struct rl_config *out, char *err,
+			    size_t len);
+bool spec_rate_limiter_set(const struct rl_config *c);
+json_t *spec_rate_limiter_to_json(const struct rl_config *c);
 int spec_put_serial(struct vm_spec *s, const json_t *body, char *err, size_t len);
 /* Logger and metrics: parsed into @out only; the caller applies them, then stores. */
 int spec_parse_logger(const json_t *body, struct spec_logger *out, char *err, size_t len);

@@ -158,11 +158,28 @@ static json_t *spec_doc_boot(const struct spec_boot *b)
 
 static json_t *spec_doc_drive(const struct spec_drive *d)
 {
-	return json_pack("{s:s, s:s, s:b, s:b, s:s, s:s}", "drive_id", d->id, "path_on_host",
-			 d->path_on_host ? d->path_on_host : "", "is_root_device",
-			 d->is_root_device, "is_read_only", d->is_read_only, "cache_type",
-			 d->cache_unsafe ? "Unsafe" : "Writeback", "io_engine",
-			 d->io_async ? "Async" : "Sync");
+	json_t *o = json_pack("{s:s, s:s, s:b, s:b, s:s, s:s}", "drive_id", d->id, "path_on_host",
+			      d->path_on_host ? d->path_on_host : "", "is_root_device",
+			      d->is_root_device, "is_read_only", d->is_read_only, "cache_type",
+			      d->cache_unsafe ? "Unsafe" : "Writeback", "io_engine",
+			      d->io_async ? "Async" : "Sync");
+
+	if (o && spec_rate_limiter_set(&d->rate_limiter))
+		json_object_set_new(o, "rate_limiter", spec_rate_limiter_to_json(&d->rate_limiter));
+	return o;
+}
+
+static json_t *spec_doc_entropy(const struct vm_spec *s)
+{
+	json_t *o;
+
+	if (!s->entropy)
+		return json_null();
+	o = json_object();
+	if (o && spec_rate_limiter_set(&s->entropy_rate_limiter))
+		json_object_set_new(o, "rate_limiter",
+				    spec_rate_limiter_to_json(&s->entropy_rate_limiter));
+	return o;
 }
 
 static json_t *spec_doc_logger(const struct spec_logger *l)
@@ -211,7 +228,7 @@ json_t *spec_to_json(const struct vm_spec *s)
 	json_object_set_new(doc, "boot-source", spec_doc_boot(&s->boot));
 	json_object_set_new(doc, "machine-config", spec_machine_to_json(&s->machine));
 	json_object_set_new(doc, "drives", drives);
-	json_object_set_new(doc, "entropy", s->entropy ? json_object() : json_null());
+	json_object_set_new(doc, "entropy", spec_doc_entropy(s));
 	json_object_set_new(doc, "serial",
 			    s->serial_out_path
 				? json_pack("{s:s}", "serial_out_path", s->serial_out_path)
@@ -238,6 +255,7 @@ int spec_to_vm_config(const struct vm_spec *s, struct vm_config *cfg, struct blk
 	cfg->backing = s->machine.backing;
 	cfg->track_dirty_pages = s->machine.track_dirty_pages;
 	cfg->rng = s->entropy;
+	cfg->rng_rate_limiter = s->entropy_rate_limiter;
 	cfg->drives = drives;
 	cfg->nr_drives = s->nr_drives;
 	for (unsigned int i = 0; i < s->nr_drives; i++)
@@ -250,6 +268,7 @@ int spec_to_vm_config(const struct vm_spec *s, struct vm_config *cfg, struct blk
 		    .direct = s->drives[i].direct,
 		    .io_async = s->drives[i].io_async,
 		    .is_root = s->drives[i].is_root_device,
+		    .rate_limiter = s->drives[i].rate_limiter,
 		};
 	return 0;
 }

@@ -11,6 +11,8 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
 #include <sys/un.h>
 
 #include "api/http.h"
@@ -52,6 +54,10 @@
 	    {"fallocate", {}, 0, "virtio-blk DISCARD / WRITE_ZEROES (punch/zero range)"},          \
 	    {"io_uring_enter", {}, 0, "virtio-blk Async engine: submit and reap"},                 \
 	    {"getrandom", {}, 0, "virtio-rng requests"},                                           \
+	    {"timerfd_settime",                                                                    \
+	     {SECCOMP_EQ(1, 0)},                                                                   \
+	     0,                                                                                    \
+	     "rate limiters: arm (relative) or disarm a device's pause timer (ratelimit.c)"},      \
 	    {"clock_gettime", {}, 0, "log timestamps, API deadlines (vDSO fallback)"},             \
 	    {"brk", {}, 0, "malloc (main arena): jansson, HTTP responses"},                        \
 	    {"mmap", {POLICY_NO_EXEC(2)}, 0, "large mallocs; never executable"},                   \
@@ -126,6 +132,10 @@ static const struct seccomp_rule policy_preboot_rules[] = {
     POLICY_IOCTL(KVM_SET_SREGS, "vcpu_set_boot_regs"),
     POLICY_IOCTL(KVM_SET_REGS, "vcpu_set_boot_regs"),
     {"eventfd2", {}, 0, "exit eventfd, per-queue ioeventfds and irqfds, io_uring completions"},
+    {"timerfd_create",
+     {SECCOMP_EQ(0, CLOCK_MONOTONIC), SECCOMP_EQ(1, TFD_CLOEXEC | TFD_NONBLOCK)},
+     0,
+     "one rate-limiter pause timer per drive and entropy device, made at VM build"},
     {"io_uring_setup", {}, 0, "virtio-blk Async engine: one ring per drive at InstanceStart"},
     {"io_uring_register", {}, 0, "the ring's completion eventfd"},
     {"pread64", {}, 0, "loading the kernel/initrd image"},

@@ -157,12 +157,19 @@ static int vm_add_virtio_devices(struct vm *vm)
 			return vm_fail(vm, err, "cannot attach drive %s: %s", cfg->drives[i].path,
 				       strerror(-err));
 		vm->nr_blks++;
+		err = blk_open_limiter(b, &cfg->drives[i].rate_limiter);
+		if (err)
+			return vm_fail(vm, err, "drive %s: rate limiter timer: %s",
+				       cfg->drives[i].path, strerror(-err));
 		d = vm_virtio_add(&vm->virtio, &blk_virtio_ops, b, blk_features(b), &vm->gm);
 		if (!d)
 			return vm_fail(vm, -ENOSPC, "too many virtio devices");
 	}
 	if (cfg->rng) {
 		rng_init(&vm->rng);
+		err = rng_open_limiter(&vm->rng, &cfg->rng_rate_limiter);
+		if (err)
+			return vm_fail(vm, err, "entropy: rate limiter timer: %s", strerror(-err));
 		d = vm_virtio_add(&vm->virtio, &rng_virtio_ops, &vm->rng, rng_features(), &vm->gm);
 		if (!d)
 			return vm_fail(vm, -ENOSPC, "too many virtio devices");
@@ -280,6 +287,7 @@ static int vm_init(struct vm *vm)
 {
 	memset(vm, 0, sizeof(*vm));
 	vm->kvm.kvm_fd = vm->kvm.vm_fd = -1;
+	rng_init(&vm->rng); /* its timer fd is -1 until the rng is configured */
 	vm->exit_code = -1;
 	vm->exit_evt = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->exit_evt < 0)
@@ -419,6 +427,7 @@ void vm_destroy(struct vm *vm)
 	for (unsigned int i = 0; i < vm->nr_blks; i++)
 		blk_close(&vm->blks[i]);
 	vm->nr_blks = 0;
+	rng_close(&vm->rng);
 	if (vm->devices_ready) {
 		serial_destroy(&vm->serial);
 		i8042_destroy(&vm->i8042);

@@ -43,6 +43,7 @@ struct vm_config {
 	const struct blk_config *drives; /* nr_drives entries, in guest order */
 	unsigned int nr_drives;
 	bool rng;
+	struct rl_config rng_rate_limiter; /* entropy rate_limiter */
 };
 
 #define VM_MAX_DRIVES 16

@@ -130,14 +130,40 @@ static void vm_virtio_on_events(struct evloop_handler *h, uint32_t events)
 	vdev_process_events(&s->dev);
 }
 
+/* A rate limiter's pause is over: the device serves its queues again. */
+static void vm_virtio_on_timer(struct evloop_handler *h, uint32_t events)
+{
+	struct vm_virtio_slot *s = h->opaque;
+
+	(void)events;
+	vdev_process_timer(&s->dev, (unsigned int)(h - s->timers));
+}
+
+static int vm_virtio_watch_timers(struct vm_virtio_slot *s, struct evloop *loop)
+{
+	for (unsigned int i = 0; s->dev.ops->timer_fd && i < VDEV_MAX_TIMERS; i++) {
+		int fd = s->dev.ops->timer_fd(&s->dev, i), err;
+
+		if (fd < 0)
+			continue;
+		s->timers[i] = (struct evloop_handler){fd, vm_virtio_on_timer, s};
+		err = evloop_add(loop, &s->timers[i], EPOLLIN);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 int vm_virtio_watch(struct vm_virtio *vv, struct evloop *loop)
 {
 	for (unsigned int i = 0; i < vv->nr_slots; i++) {
 		struct vm_virtio_slot *s = &vv->slots[i];
 		int fd = s->dev.ops->event_fd ? s->dev.ops->event_fd(&s->dev) : -1;
+		int err = vm_virtio_watch_timers(s, loop);
 
+		if (err)
+			return err;
 		if (fd >= 0) {
-			int err;
 
 			s->events = (struct evloop_handler){fd, vm_virtio_on_events, s};
 			err = evloop_add(loop, &s->events, EPOLLIN);
@@ -146,8 +172,6 @@ int vm_virtio_watch(struct vm_virtio *vv, struct evloop *loop)
 		}
 
 		for (unsigned int q = 0; q < s->dev.ops->num_queues; q++) {
-			int err;
-
 			s->notify[q] =
 			    (struct evloop_handler){s->dev.queue_evt[q], vm_virtio_on_notify, s};
 			err = evloop_add(loop, &s->notify[q], EPOLLIN);

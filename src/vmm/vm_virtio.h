@@ -22,6 +22,7 @@ struct vm_virtio_slot {
 	struct vdev dev;
 	struct evloop_handler notify[VDEV_MAX_QUEUES]; /* one per queue eventfd */
 	struct evloop_handler events;		       /* the device's event_fd, if it has one */
+	struct evloop_handler timers[VDEV_MAX_TIMERS]; /* rate-limiter pause timers */
 };
 
 struct vm_virtio {

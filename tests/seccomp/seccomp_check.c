@@ -26,6 +26,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -239,6 +240,14 @@ static const struct bad_call bad_calls[] = {
     {STACK_RUNTIME, "seccomp (nothing to stack any more)", SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0,
      -1, 0},
     {STACK_RUNTIME, "eventfd2", SYS_eventfd2, 0, 0, 0, 0},
+    {STACK_RUNTIME, "timerfd_create (pause timers are made at build)", SYS_timerfd_create,
+     CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK, 0, 0},
+    {STACK_PREBOOT, "timerfd_create CLOCK_REALTIME", SYS_timerfd_create, CLOCK_REALTIME,
+     TFD_CLOEXEC | TFD_NONBLOCK, 0, 0},
+    {STACK_PREBOOT, "timerfd_create without CLOEXEC", SYS_timerfd_create, CLOCK_MONOTONIC,
+     TFD_NONBLOCK, 0, 0},
+    {STACK_RUNTIME, "timerfd_settime absolute", SYS_timerfd_settime, -1, TFD_TIMER_ABSTIME, 0, 0},
+    {STACK_VCPU, "timerfd_settime", SYS_timerfd_settime, -1, 0, 0, 0},
     {STACK_RUNTIME, "mprotect", SYS_mprotect, -1, 4096, PROT_READ, 0},
     {STACK_RUNTIME, "rt_sigaction", SYS_rt_sigaction, SIGUSR1, -1, -1, 8},
     {STACK_RUNTIME, "socket", SYS_socket, AF_UNIX, SOCK_STREAM, 0, 0},

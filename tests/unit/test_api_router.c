@@ -14,8 +14,9 @@
 #include "vmm/log.h"
 
 struct stub {
-	int starts, cad, updates;
+	int starts, cad, updates, rl_updates;
 	int start_ret;
+	struct rl_config last_rl;
 	char last_path[64];
 	unsigned int last_index;
 	uint64_t t0_ns;
@@ -58,7 +59,21 @@ static void stub_metrics(void *opaque, json_t *obj)
 	json_object_set_new(obj, "block", json_object());
 }
 
-static const struct api_ops stub_ops = {stub_start, stub_cad, stub_update, stub_metrics};
+static int stub_ratelimit(void *opaque, unsigned int index, const struct rl_config *upd, char *err,
+			  size_t len)
+{
+	struct stub *s = opaque;
+
+	(void)err;
+	(void)len;
+	s->rl_updates++;
+	s->last_index = index;
+	s->last_rl = *upd;
+	return 0;
+}
+
+static const struct api_ops stub_ops = {stub_start, stub_cad, stub_update, stub_metrics,
+					stub_ratelimit};
 
 struct fixture {
 	struct api api;
@@ -271,6 +286,43 @@ static void test_api_instance_start_rules(void **state)
 	assert_int_equal(f->stub.cad, 1);
 }
 
+static void test_api_drive_patch_rate_limiter_after_start(void **state)
+{
+	struct fixture *f = *state;
+	json_t *rl;
+
+	assert_int_equal(req(f, HTTP_PUT, "/boot-source", KERNEL_BODY), 204);
+	assert_int_equal(req(f, HTTP_PUT, "/drives/a",
+			     "{\"drive_id\": \"a\", \"path_on_host\": \"/a\", "
+			     "\"is_root_device\": false, \"rate_limiter\": {\"bandwidth\": "
+			     "{\"size\": 1000, \"refill_time\": 100}}}"),
+			 204);
+	assert_int_equal(req(f, HTTP_PUT, "/actions", START_BODY), 204);
+	/* A bad body changes nothing and reaches no device. */
+	assert_int_equal(req(f, HTTP_PATCH, "/drives/a",
+			     "{\"drive_id\": \"a\", \"rate_limiter\": {\"ops\": {\"size\": -1, "
+			     "\"refill_time\": 10}}}"),
+			 400);
+	fault_has(f, "non-negative integer");
+	assert_int_equal(f->stub.rl_updates, 0);
+	assert_int_equal(req(f, HTTP_PATCH, "/drives/a",
+			     "{\"drive_id\": \"a\", \"rate_limiter\": {\"ops\": {\"size\": 50, "
+			     "\"refill_time\": 1000}}}"),
+			 204);
+	assert_int_equal(f->stub.rl_updates, 1);
+	assert_int_equal(f->stub.updates, 0); /* no path: the backing file stays */
+	assert_true(f->stub.last_rl.ops.set);
+	assert_false(f->stub.last_rl.bandwidth.set);
+	assert_int_equal(f->stub.last_rl.ops.size, 50);
+	/* GET /vm/config shows the merge: bandwidth as PUT, ops as PATCHed. */
+	assert_int_equal(req(f, HTTP_GET, "/vm/config", NULL), 200);
+	rl = json_object_get(json_array_get(json_object_get(f->json, "drives"), 0), "rate_limiter");
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(rl, "bandwidth"), "size")), 1000);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(rl, "ops"), "size")),
+			 50);
+}
+
 static void test_api_drive_patch_after_start(void **state)
 {
 	struct fixture *f = *state;
@@ -406,6 +458,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_api_configuration_routes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_api_instance_start_rules, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_api_drive_patch_after_start, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_api_drive_patch_rate_limiter_after_start, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_api_logger_and_metrics, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_api_counts_every_answer, setup, teardown),
 	    cmocka_unit_test(test_api_instance_ids),

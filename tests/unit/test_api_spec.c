@@ -179,8 +179,9 @@ static void test_spec_drive_rules(void **state)
 	       -ENOTSUP, "partuuid");
 	EXPECT(spec_put_drive(&s, "a", b_, err, sizeof(err)),
 	       "{\"drive_id\": \"a\", \"path_on_host\": \"/x\", \"is_root_device\": false, "
-	       "\"rate_limiter\": {}}",
-	       -ENOTSUP, "rate_limiter");
+	       "\"rate_limiter\": {\"ops\": {\"size\": 1.5, \"refill_time\": 10}}}",
+	       -EINVAL, "non-negative integer");
+	assert_int_equal(s.nr_drives, 1);
 	EXPECT(spec_put_drive(&s, "a", b_, err, sizeof(err)),
 	       "{\"drive_id\": \"a\", \"path_on_host\": \"/x\", \"is_root_device\": false, "
 	       "\"cache_type\": \"None\"}",
@@ -226,6 +227,7 @@ static void test_spec_drive_rules(void **state)
 static void test_spec_drive_patch_rules(void **state)
 {
 	struct vm_spec s;
+	struct rl_config rl;
 	char *path;
 
 	(void)state;
@@ -233,17 +235,28 @@ static void test_spec_drive_patch_rules(void **state)
 	EXPECT(spec_put_drive(&s, "d", b_, err, sizeof(err)),
 	       "{\"drive_id\": \"d\", \"path_on_host\": \"/x\", \"is_root_device\": false}", 0,
 	       NULL);
-	EXPECT(spec_parse_drive_patch(&s, "d", b_, &path, err, sizeof(err)),
+	EXPECT(spec_parse_drive_patch(&s, "d", b_, &path, &rl, err, sizeof(err)),
 	       "{\"drive_id\": \"d\", \"path_on_host\": \"/y\"}", 0, NULL);
 	assert_string_equal(path, "/y");
 	free(path);
-	EXPECT(spec_parse_drive_patch(&s, "e", b_, &path, err, sizeof(err)),
+	EXPECT(spec_parse_drive_patch(&s, "e", b_, &path, &rl, err, sizeof(err)),
 	       "{\"drive_id\": \"e\", \"path_on_host\": \"/y\"}", -EINVAL, "no drive");
-	EXPECT(spec_parse_drive_patch(&s, "d", b_, &path, err, sizeof(err)),
+	EXPECT(spec_parse_drive_patch(&s, "d", b_, &path, &rl, err, sizeof(err)),
 	       "{\"drive_id\": \"d\", \"is_read_only\": true}", -EINVAL, "unknown field");
-	EXPECT(spec_parse_drive_patch(&s, "d", b_, &path, err, sizeof(err)),
-	       "{\"drive_id\": \"d\", \"rate_limiter\": {\"bandwidth\": {}}}", -ENOTSUP,
-	       "rate_limiter");
+	EXPECT(spec_parse_drive_patch(&s, "d", b_, &path, &rl, err, sizeof(err)),
+	       "{\"drive_id\": \"d\", \"rate_limiter\": {\"bandwidth\": {}}}", -EINVAL,
+	       "missing required field 'size'");
+	assert_null(path);
+	EXPECT(spec_parse_drive_patch(&s, "d", b_, &path, &rl, err, sizeof(err)),
+	       "{\"drive_id\": \"d\", \"rate_limiter\": {\"bandwidth\": {\"size\": 10, "
+	       "\"refill_time\": 100, \"one_time_burst\": 5}}}",
+	       0, NULL);
+	assert_null(path);
+	assert_true(rl.bandwidth.set);
+	assert_false(rl.ops.set);
+	assert_int_equal(rl.bandwidth.size, 10);
+	assert_int_equal(rl.bandwidth.refill_time_ms, 100);
+	assert_int_equal(rl.bandwidth.one_time_burst, 5);
 	spec_free(&s);
 }
 
@@ -280,12 +293,74 @@ static void test_spec_logger_metrics_entropy_serial(void **state)
 	spec_metrics_free(&m);
 	EXPECT(spec_put_entropy(&s, b_, err, sizeof(err)), "{}", 0, NULL);
 	assert_true(s.entropy);
-	EXPECT(spec_put_entropy(&s, b_, err, sizeof(err)), "{\"rate_limiter\": {}}", -ENOTSUP,
-	       "not supported yet");
+	EXPECT(spec_put_entropy(&s, b_, err, sizeof(err)), "{\"rate_limiter\": {}}", 0, NULL);
+	assert_false(spec_rate_limiter_set(&s.entropy_rate_limiter));
+	EXPECT(spec_put_entropy(&s, b_, err, sizeof(err)),
+	       "{\"rate_limiter\": {\"ops\": {\"size\": 100, \"refill_time\": 1000}}}", 0, NULL);
+	assert_true(s.entropy_rate_limiter.ops.set);
+	assert_int_equal(s.entropy_rate_limiter.ops.size, 100);
+	/* A refused body leaves the previous limiter. */
+	EXPECT(spec_put_entropy(&s, b_, err, sizeof(err)), "{\"rate_limiter\": {\"ops\": 5}}",
+	       -EINVAL, "must be a JSON object");
+	assert_int_equal(s.entropy_rate_limiter.ops.size, 100);
 	EXPECT(spec_put_serial(&s, b_, err, sizeof(err)), "{\"serial_out_path\": \"/s\"}", 0, NULL);
 	assert_string_equal(s.serial_out_path, "/s");
 	EXPECT(spec_put_serial(&s, b_, err, sizeof(err)), "{\"serial_out_path\": 1}", -EINVAL,
 	       "string");
+	spec_free(&s);
+}
+
+/* Each refusal of a RateLimiter object, through PUT /drives. */
+static void test_spec_rate_limiter_rules(void **state)
+{
+	static const struct {
+		const char *rl, *needle;
+	} bad[] = {
+	    {"5", "must be a JSON object"},
+	    {"{\"bytes\": {}}", "unknown field 'bytes'"},
+	    {"{\"ops\": []}", "must be a JSON object"},
+	    {"{\"ops\": {\"size\": 1}}", "missing required field 'refill_time'"},
+	    {"{\"ops\": {\"refill_time\": 1}}", "missing required field 'size'"},
+	    {"{\"ops\": {\"size\": -1, \"refill_time\": 1}}", "non-negative integer"},
+	    {"{\"ops\": {\"size\": 1, \"refill_time\": -5}}", "non-negative integer"},
+	    {"{\"ops\": {\"size\": \"1\", \"refill_time\": 1}}", "non-negative integer"},
+	    {"{\"ops\": {\"size\": 1e3, \"refill_time\": 1}}", "non-negative integer"},
+	    {"{\"ops\": {\"size\": true, \"refill_time\": 1}}", "non-negative integer"},
+	    {"{\"ops\": {\"size\": 1, \"refill_time\": 1, \"one_time_burst\": -1}}",
+	     "non-negative integer"},
+	    {"{\"ops\": {\"size\": 1, \"refill_time\": 1, \"burst\": 1}}", "unknown field 'burst'"},
+	    {"{\"bandwidth\": {\"size\": 1, \"refill_time\": 1099511627777}}",
+	     "refill_time must be at most"},
+	};
+	char body[512];
+	struct vm_spec s;
+
+	(void)state;
+	spec_init(&s);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(body, sizeof(body),
+			 "{\"drive_id\": \"a\", \"path_on_host\": \"/x\", \"is_root_device\": "
+			 "false, \"rate_limiter\": %s}",
+			 bad[i].rl);
+		EXPECT(spec_put_drive(&s, "a", b_, err, sizeof(err)), body, -EINVAL, bad[i].needle);
+		assert_int_equal(s.nr_drives, 0);
+	}
+	/* The largest values JSON integers carry are fine; size 0 is "unlimited", kept as given. */
+	EXPECT(spec_put_drive(&s, "a", b_, err, sizeof(err)),
+	       "{\"drive_id\": \"a\", \"path_on_host\": \"/x\", \"is_root_device\": false, "
+	       "\"rate_limiter\": {\"bandwidth\": {\"size\": 9223372036854775807, "
+	       "\"one_time_burst\": 9223372036854775807, \"refill_time\": 1099511627776}, "
+	       "\"ops\": {\"size\": 0, \"refill_time\": 0}}}",
+	       0, NULL);
+	assert_int_equal(s.drives[0].rate_limiter.bandwidth.size, INT64_MAX);
+	assert_true(s.drives[0].rate_limiter.ops.set);
+	assert_int_equal(s.drives[0].rate_limiter.ops.size, 0);
+	/* null means absent, as for every other field. */
+	EXPECT(spec_put_drive(&s, "a", b_, err, sizeof(err)),
+	       "{\"drive_id\": \"a\", \"path_on_host\": \"/x\", \"is_root_device\": false, "
+	       "\"rate_limiter\": {\"bandwidth\": null}}",
+	       0, NULL);
+	assert_false(spec_rate_limiter_set(&s.drives[0].rate_limiter));
 	spec_free(&s);
 }
 
@@ -295,8 +370,11 @@ static const char *const full_doc =
     " \"machine-config\": {\"vcpu_count\": 2, \"mem_size_mib\": 256},"
     " \"drives\": [{\"drive_id\": \"rootfs\", \"path_on_host\": \"/r\", \"is_root_device\": true,"
     " \"is_read_only\": true}, {\"drive_id\": \"data\", \"path_on_host\": \"/d\","
-    " \"is_root_device\": false, \"cache_type\": \"Writeback\"}],"
-    " \"entropy\": {}, \"serial\": {\"serial_out_path\": \"/s\"},"
+    " \"is_root_device\": false, \"cache_type\": \"Writeback\", \"rate_limiter\":"
+    " {\"bandwidth\": {\"size\": 1048576, \"refill_time\": 1000},"
+    " \"ops\": {\"size\": 100, \"one_time_burst\": 50, \"refill_time\": 500}}}],"
+    " \"entropy\": {\"rate_limiter\": {\"bandwidth\": {\"size\": 4096, \"refill_time\": 100}}},"
+    " \"serial\": {\"serial_out_path\": \"/s\"},"
     " \"logger\": {\"log_path\": \"/l\", \"level\": \"Debug\", \"module\": \"vcpu\"},"
     " \"metrics\": {\"metrics_path\": \"/m\", \"properties\": {\"a\": \"b\"}},"
     " \"network-interfaces\": [], \"vsock\": null, \"balloon\": null}";
@@ -313,6 +391,9 @@ static void test_spec_document_round_trips(void **state)
 	assert_int_equal(s.nr_drives, 2);
 	assert_true(s.drives[0].is_read_only);
 	assert_true(s.entropy);
+	assert_int_equal(s.drives[1].rate_limiter.ops.one_time_burst, 50);
+	assert_false(spec_rate_limiter_set(&s.drives[0].rate_limiter));
+	assert_int_equal(s.entropy_rate_limiter.bandwidth.size, 4096);
 	out1 = spec_to_json(&s);
 	assert_int_equal(spec_from_json(&t, out1, err, sizeof(err)), 0);
 	out2 = spec_to_json(&t);
@@ -377,6 +458,10 @@ static void test_spec_maps_onto_vm_config(void **state)
 	assert_true(drives[0].read_only);
 	assert_true(drives[0].is_root);
 	assert_false(drives[1].cache_unsafe);
+	assert_int_equal(drives[1].rate_limiter.bandwidth.size, 1048576);
+	assert_int_equal(drives[1].rate_limiter.ops.refill_time_ms, 500);
+	assert_false(drives[0].rate_limiter.ops.set);
+	assert_int_equal(cfg.rng_rate_limiter.bandwidth.refill_time_ms, 100);
 	spec_free(&s);
 }
 
@@ -389,6 +474,7 @@ int main(void)
 	    cmocka_unit_test(test_spec_machine_huge_pages),
 	    cmocka_unit_test(test_spec_drive_rules),
 	    cmocka_unit_test(test_spec_drive_patch_rules),
+	    cmocka_unit_test(test_spec_rate_limiter_rules),
 	    cmocka_unit_test(test_spec_logger_metrics_entropy_serial),
 	    cmocka_unit_test(test_spec_document_round_trips),
 	    cmocka_unit_test(test_spec_document_refusals),

@@ -2,6 +2,7 @@
 /* virtio-rng: which bytes get filled, the 64 KiB cap, and the ring path. */
 #include "unit.h"
 
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -249,6 +250,71 @@ static void test_rng_pass_is_bounded_and_rekicks(void **state)
 	tdev_free(t);
 }
 
+/*
+ * docs/VIRTIO.md pausing: a limited device serves what its buckets allow,
+ * leaves the rest on the avail ring (no used entry, no re-kick), and takes
+ * it again when its pause timer fires; nothing is dropped.
+ */
+static void test_rng_rate_limiter_pauses_and_resumes_the_queue(void **state)
+{
+	struct rl_config cfg = {.ops = {.set = true, .size = 2, .refill_time_ms = 20}};
+	struct tdev *t = tdev_new();
+	uint8_t *used = unit_gpa(t->u, USED_GPA);
+	struct pollfd p = {.events = POLLIN};
+	uint64_t kicks;
+
+	(void)state;
+	t->d.queue_evt[0] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	assert_int_equal(rng_open_limiter(&t->r, &cfg), 0);
+	for (uint16_t i = 0; i < 5; i++)
+		post(t, i, BUF_GPA + 64 * i, 64, VRING_DESC_F_WRITE);
+	vdev_process_queue(&t->d, 0);
+	assert_int_equal(unit_ld16(used + 2), 2);
+	assert_true(t->r.rl.blocked);
+	assert_int_equal(t->d.vqs[0].last_avail_idx, 2); /* the third went back */
+	assert_true(read(t->d.queue_evt[0], &kicks, sizeof(kicks)) < 0);
+	/* Notifications while paused do nothing. */
+	vdev_process_queue(&t->d, 0);
+	assert_int_equal(unit_ld16(used + 2), 2);
+	assert_int_equal(t->r.stats.requests, 2);
+	/* Each firing (10 ms per op) moves the queue again, until all five are served. */
+	p.fd = t->r.rl.timer.fd;
+	for (uint16_t done = 2; done < 5;) {
+		assert_true(t->r.rl.blocked);
+		p.revents = 0;
+		assert_int_equal(poll(&p, 1, 5000), 1);
+		vdev_process_timer(&t->d, 0);
+		assert_true(unit_ld16(used + 2) > done);
+		done = unit_ld16(used + 2);
+	}
+	assert_int_equal(unit_ld16(used + 2), 5);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(unit_ld32(used + 8 + 8 * i), 64);
+	assert_int_equal(t->r.stats.requests, 5);
+	assert_true(t->r.rl.throttled >= 1);
+	rng_close(&t->r);
+	close(t->d.queue_evt[0]);
+	tdev_free(t);
+}
+
+/* Bandwidth: a chain is charged its writable bytes, capped at 64 KiB. */
+static void test_rng_rate_limiter_charges_bytes(void **state)
+{
+	struct rl_config cfg = {.bandwidth = {.set = true, .size = 1000, .refill_time_ms = 100000}};
+	struct tdev *t = tdev_new();
+	uint8_t *used = unit_gpa(t->u, USED_GPA);
+
+	(void)state;
+	assert_int_equal(rng_open_limiter(&t->r, &cfg), 0);
+	post(t, 0, BUF_GPA, 600, VRING_DESC_F_WRITE);
+	post(t, 1, BUF_GPA + 4096, 600, VRING_DESC_F_WRITE);
+	vdev_process_queue(&t->d, 0);
+	assert_int_equal(unit_ld16(used + 2), 1);
+	assert_int_equal(t->r.rl.buckets.bandwidth.budget, 400);
+	rng_close(&t->r);
+	tdev_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -260,6 +326,8 @@ int main(void)
 	    cmocka_unit_test(test_rng_queue_returns_used_lengths),
 	    cmocka_unit_test(test_rng_malformed_chain_needs_reset),
 	    cmocka_unit_test(test_rng_pass_is_bounded_and_rekicks),
+	    cmocka_unit_test(test_rng_rate_limiter_pauses_and_resumes_the_queue),
+	    cmocka_unit_test(test_rng_rate_limiter_charges_bytes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -231,8 +231,21 @@ static uint8_t blk_execute(struct blk_dev *b, struct blk_req *r, uint64_t *writt
 }
 
 /*
+ * The rate limiter's say on a parsed request (Firecracker's accounting): one
+ * op for every request, and its data bytes for IN and OUT. Refused requests
+ * are answered without I/O and are not charged.
+ */
+static bool blk_admit(struct blk_dev *b, const struct blk_req *r)
+{
+	bool data = r->type == VIRTIO_BLK_T_IN || r->type == VIRTIO_BLK_T_OUT;
+
+	return ratelimiter_admit(&b->rl, data ? r->data_len : 0, 1);
+}
+
+/*
  * Parse @c into b->req. On a refusal, report it (status byte, or
- * *needs_reset) and return false with the used length in *used.
+ * *needs_reset) and return false with the used length in *used; a request
+ * the rate limiter holds back returns false with VDEV_USED_RETRY.
  */
 static bool blk_parse_chain(struct blk_dev *b, struct log_ratelimit *rl, const struct vq_chain *c,
 			    bool *needs_reset, uint32_t *used)
@@ -241,8 +254,12 @@ static bool blk_parse_chain(struct blk_dev *b, struct log_ratelimit *rl, const s
 	enum blk_req_err err;
 
 	*needs_reset = false;
-	b->stats.requests++;
 	err = blk_req_parse(c, &b->lim, r);
+	if (!err && !blk_admit(b, r)) {
+		*used = VDEV_USED_RETRY;
+		return false;
+	}
+	b->stats.requests++;
 	if (!err)
 		return true;
 	if (log_ratelimit_allow(rl, BLK_LOG_BURST))
@@ -276,10 +293,10 @@ static uint32_t blk_finish_sync(struct blk_dev *b, struct log_ratelimit *rl)
 	*r->status = status;
 	/*
 	 * Used len is 32 bits; overlapping guest buffers can claim more, so
-	 * saturate below VDEV_USED_DEFERRED.
+	 * saturate below the VDEV_USED_* markers.
 	 */
-	if (written >= UINT32_MAX - 1)
-		return UINT32_MAX - 1;
+	if (written >= VDEV_USED_MAX)
+		return VDEV_USED_MAX;
 	return (uint32_t)written + 1;
 }
 
@@ -364,7 +381,8 @@ static void blk_process_queue(struct vdev *d, unsigned int q)
 {
 	struct blk_dev *b = d->priv;
 
-	if (q != 0)
+	/* Paused by the rate limiter: the timer brings us back (docs/VIRTIO.md). */
+	if (q != 0 || ratelimiter_blocked(&b->rl))
 		return;
 	if (vdev_drain_queue(d, q, &b->chain, blk_chain) != VQ_OK)
 		b->stats.resets++;
@@ -392,6 +410,23 @@ static void blk_process_events(struct vdev *d)
 	if (read(blk_aio_fd(b->aio), &count, sizeof(count)) < 0 && errno != EAGAIN)
 		log_warn("virtio-blk %s: reading completion eventfd: %s", b->path, strerror(errno));
 	blk_aio_reap(b, d, false, blk_may_push(d));
+}
+
+static int blk_timer_fd(struct vdev *d, unsigned int i)
+{
+	const struct blk_dev *b = d->priv;
+
+	return i == 0 ? ratelimiter_fd(&b->rl) : -1;
+}
+
+static uint32_t blk_process_timer(struct vdev *d, unsigned int i)
+{
+	struct blk_dev *b = d->priv;
+
+	if (i != 0)
+		return 0;
+	ratelimiter_on_timer(&b->rl);
+	return 1u << 0; /* the request queue */
 }
 
 static int blk_event_fd(struct vdev *d)
@@ -433,6 +468,8 @@ const struct virtio_dev_ops blk_virtio_ops = {
     .process_queue = blk_process_queue,
     .event_fd = blk_event_fd,
     .process_events = blk_process_events,
+    .timer_fd = blk_timer_fd,
+    .process_timer = blk_process_timer,
 };
 
 uint64_t blk_features(const struct blk_dev *b)
@@ -508,6 +545,7 @@ int blk_open(struct blk_dev *b, const struct blk_config *cfg)
 
 	memset(b, 0, sizeof(*b));
 	b->fd = -1;
+	ratelimiter_init(&b->rl);
 	if (!cfg->path || !*cfg->path) {
 		log_err("drive: empty path");
 		return -EINVAL;
@@ -583,8 +621,18 @@ fail:
 	return ret;
 }
 
+int blk_open_limiter(struct blk_dev *b, const struct rl_config *cfg)
+{
+	int ret = ratelimiter_open(&b->rl, cfg);
+
+	if (ret)
+		log_err("drive %s: rate limiter timer: %s", b->path, strerror(-ret));
+	return ret;
+}
+
 void blk_close(struct blk_dev *b)
 {
+	ratelimiter_close(&b->rl);
 	blk_aio_close(b); /* before the fd: in-flight I/O holds references to it */
 	if (b->fd >= 0)
 		close(b->fd); /* drops the flock with the last reference */

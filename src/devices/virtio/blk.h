@@ -15,6 +15,7 @@
 #include "devices/virtio/blk_req.h"
 #include "devices/virtio/virtio.h"
 #include "vmm/log.h"
+#include "vmm/ratelimit.h"
 
 /* §5.2.3 feature bits kiln may offer. */
 #define VIRTIO_BLK_F_SEG_MAX	  2
@@ -35,7 +36,8 @@ struct blk_config {
 	bool cache_unsafe; /* FLUSH not offered; a FLUSH that arrives anyway is a no-op */
 	bool direct;	   /* O_DIRECT: guest buffers must meet the host's alignment */
 	bool is_root;
-	bool io_async; /* io_engine "Async": IN/OUT/FLUSH through io_uring */
+	bool io_async;		       /* io_engine "Async": IN/OUT/FLUSH through io_uring */
+	struct rl_config rate_limiter; /* applied by blk_open_limiter() */
 };
 
 /* Per-device counters for metrics; written by the main thread only. */
@@ -60,7 +62,8 @@ struct blk_dev {
 	bool cache_unsafe;
 	bool direct;
 	bool is_root;
-	struct blk_aio *aio; /* owned: NULL for Sync drives; freed by blk_close() */
+	struct blk_aio *aio;   /* owned: NULL for Sync drives; freed by blk_close() */
+	struct ratelimiter rl; /* its timer fd is owned: closed by blk_close() */
 	struct blk_stats stats;
 	/* Scratch, too big for the stack; only the main thread touches it. */
 	struct vq_chain chain;
@@ -74,6 +77,11 @@ struct blk_dev {
  */
 int blk_open(struct blk_dev *b, const struct blk_config *cfg);
 void blk_close(struct blk_dev *b);
+/*
+ * Set the drive's rate limiter from @cfg and create its pause timer (once,
+ * at VM build: a timerfd cannot be made after the runtime filter is on).
+ */
+int blk_open_limiter(struct blk_dev *b, const struct rl_config *cfg);
 
 /* Features to pass to vdev_init() for this drive (§5.2.3). */
 uint64_t blk_features(const struct blk_dev *b);

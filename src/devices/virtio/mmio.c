@@ -395,6 +395,19 @@ void vdev_process_events(struct vdev *d)
 	pthread_mutex_unlock(&d->lock);
 }
 
+void vdev_process_timer(struct vdev *d, unsigned int i)
+{
+	uint32_t resume = 0;
+
+	pthread_mutex_lock(&d->lock);
+	if (d->ops->process_timer)
+		resume = d->ops->process_timer(d, i);
+	pthread_mutex_unlock(&d->lock);
+	for (unsigned int q = 0; q < vdev_num_queues(d); q++)
+		if (resume & (1u << q))
+			vdev_process_queue(d, q);
+}
+
 void vdev_notify_used(struct vdev *d, unsigned int q)
 {
 	if (q >= vdev_num_queues(d) || !vq_needs_interrupt(&d->vqs[q]))
@@ -446,9 +459,13 @@ enum vq_err vdev_drain_queue(struct vdev *d, unsigned int q, struct vq_chain *sc
 			break;
 		}
 		len = fn(d, scratch, &reset);
+		if (len == VDEV_USED_RETRY && !reset) {
+			vq_unpop(vq); /* docs/VIRTIO.md: a paused device takes it again later */
+			break;
+		}
 		if (len == VDEV_USED_DEFERRED && !reset)
 			continue;
-		vq_push(vq, scratch->head, len == VDEV_USED_DEFERRED ? 0 : len);
+		vq_push(vq, scratch->head, len >= VDEV_USED_RETRY ? 0 : len);
 		pushed = true;
 	}
 	if (pushed)

@@ -56,6 +56,8 @@ void vdev_destroy(struct vdev *d);
 void vdev_process_queue(struct vdev *d, unsigned int q);
 /* Main thread: the device's event_fd is readable; lock and run process_events. */
 void vdev_process_events(struct vdev *d);
+/* Main thread: rate-limiter timer @i fired; run process_timer, then serve the queues it names. */
+void vdev_process_timer(struct vdev *d, unsigned int i);
 
 /* The MMIO window ops; opaque is the struct vdev. */
 extern const struct bus_dev_ops virtio_mmio_bus_ops;

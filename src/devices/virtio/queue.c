@@ -313,6 +313,13 @@ enum vq_err vq_pop(struct virtqueue *vq, struct vq_chain *chain)
 	return VQ_OK;
 }
 
+void vq_unpop(struct virtqueue *vq)
+{
+	vq->last_avail_idx--;
+	/* §2.7.10: the driver need not notify for it again; the device comes back itself. */
+	vq_publish_avail_event(vq);
+}
+
 void vq_push(struct virtqueue *vq, uint16_t head, uint32_t len)
 {
 	uint8_t *elem;

@@ -71,8 +71,13 @@ uint32_t rng_fill_chain(struct rng_dev *r, const struct vq_chain *c)
 static uint32_t rng_chain(struct vdev *d, const struct vq_chain *c, bool *needs_reset)
 {
 	struct rng_dev *r = d->priv;
-	uint32_t len = rng_fill_chain(r, c);
+	uint64_t want = c->writable_bytes;
+	uint32_t len;
 
+	/* Charged what the chain asks for, up to the per-chain cap: one op, its bytes. */
+	if (!ratelimiter_admit(&r->rl, want < RNG_MAX_CHAIN_BYTES ? want : RNG_MAX_CHAIN_BYTES, 1))
+		return VDEV_USED_RETRY;
+	len = rng_fill_chain(r, c);
 	(void)needs_reset; /* a chain with nothing writable is useless, not malformed */
 	if (r->last_err && log_ratelimit_allow(&d->rl, RNG_LOG_BURST))
 		log_warn("virtio-rng: getrandom: %s", strerror(r->last_err));
@@ -83,8 +88,28 @@ static void rng_process_queue(struct vdev *d, unsigned int q)
 {
 	struct rng_dev *r = d->priv;
 
-	if (q == 0 && vdev_drain_queue(d, q, &r->chain, rng_chain) != VQ_OK)
+	/* Paused by the rate limiter: the timer brings us back (docs/VIRTIO.md). */
+	if (q != 0 || ratelimiter_blocked(&r->rl))
+		return;
+	if (vdev_drain_queue(d, q, &r->chain, rng_chain) != VQ_OK)
 		r->stats.resets++;
+}
+
+static int rng_timer_fd(struct vdev *d, unsigned int i)
+{
+	const struct rng_dev *r = d->priv;
+
+	return i == 0 ? ratelimiter_fd(&r->rl) : -1;
+}
+
+static uint32_t rng_process_timer(struct vdev *d, unsigned int i)
+{
+	struct rng_dev *r = d->priv;
+
+	if (i != 0)
+		return 0;
+	ratelimiter_on_timer(&r->rl);
+	return 1u << 0;
 }
 
 const struct virtio_dev_ops rng_virtio_ops = {
@@ -98,6 +123,8 @@ const struct virtio_dev_ops rng_virtio_ops = {
     .activate = NULL,
     .reset = NULL, /* nothing is ever in flight */
     .process_queue = rng_process_queue,
+    .timer_fd = rng_timer_fd,
+    .process_timer = rng_process_timer,
 };
 
 uint64_t rng_features(void)
@@ -109,4 +136,19 @@ uint64_t rng_features(void)
 void rng_init(struct rng_dev *r)
 {
 	memset(r, 0, sizeof(*r));
+	ratelimiter_init(&r->rl);
+}
+
+int rng_open_limiter(struct rng_dev *r, const struct rl_config *cfg)
+{
+	int ret = ratelimiter_open(&r->rl, cfg);
+
+	if (ret)
+		log_err("entropy: rate limiter timer: %s", strerror(-ret));
+	return ret;
+}
+
+void rng_close(struct rng_dev *r)
+{
+	ratelimiter_close(&r->rl);
 }

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "devices/virtio/virtio.h"
+#include "vmm/ratelimit.h"
 
 #define RNG_QUEUE_SIZE	    256
 #define RNG_MAX_CHAIN_BYTES (64u * 1024) /* docs/VIRTIO.md: at most 64 KiB per chain */
@@ -24,9 +25,13 @@ struct rng_dev {
 	struct rng_stats stats;
 	int last_err;	       /* errno of the last short fill, 0 if none */
 	struct vq_chain chain; /* scratch, main thread only */
+	struct ratelimiter rl; /* its timer fd is owned: closed by rng_close() */
 };
 
 void rng_init(struct rng_dev *r);
+/* Rate limiter and its pause timer (VM build, like blk_open_limiter). 0 or -errno. */
+int rng_open_limiter(struct rng_dev *r, const struct rl_config *cfg);
+void rng_close(struct rng_dev *r);
 
 /* Features for vdev_init(): VERSION_1 (added by the transport anyway), INDIRECT, EVENT_IDX. */
 uint64_t rng_features(void);

@@ -34,6 +34,7 @@
 #define VIRTIO_ID_VSOCK	  19
 
 #define VDEV_MAX_QUEUES 4
+#define VDEV_MAX_TIMERS 2 /* rate-limiter pause timers per device (net: rx and tx) */
 
 /* InterruptStatus bits (§4.2.2). */
 #define VIRTIO_INT_USED_RING 1
@@ -63,6 +64,13 @@ struct virtio_dev_ops {
 	 */
 	int (*event_fd)(struct vdev *d);
 	void (*process_events)(struct vdev *d);
+	/*
+	 * Optional, for devices with rate limiters: timer @i's fd (or -1), and
+	 * its handler when it fires (main thread, device lock held), which
+	 * returns the mask of queues to serve again now that the pause is over.
+	 */
+	int (*timer_fd)(struct vdev *d, unsigned int i);
+	uint32_t (*process_timer)(struct vdev *d, unsigned int i);
 };
 
 struct vdev {
@@ -100,6 +108,14 @@ typedef uint32_t (*vdev_chain_fn)(struct vdev *d, const struct vq_chain *c, bool
  * completes. Real used lengths stay below it.
  */
 #define VDEV_USED_DEFERRED UINT32_MAX
+/*
+ * A vdev_chain_fn's return for "not now" (a rate limiter paused the device):
+ * the chain goes back on the avail ring untouched and the pass ends without
+ * a re-kick; the device serves the queue again when its pause timer fires.
+ */
+#define VDEV_USED_RETRY (UINT32_MAX - 1)
+/* The largest used length a device reports (real lengths saturate here). */
+#define VDEV_USED_MAX (UINT32_MAX - 2)
 
 /*
  * The one pop/handle/push loop every device uses (device lock held). At most
