@@ -158,4 +158,4 @@ deps:
 clean:
 	rm -rf build build-asan
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/obj-selftest -name '*.d' 2>/dev/null)

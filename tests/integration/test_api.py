@@ -402,7 +402,17 @@ JSON_FAULTS = [
     ("PUT", "/drives/a", '{"drive_id": "b", "path_on_host": "/x", "is_root_device": false}',
      "differs"),
     ("PUT", "/drives/a", '{"drive_id": "a", "path_on_host": "/x", "is_root_device": false, '
-     '"rate_limiter": {"bandwidth": {"size": 1, "refill_time": 1}}}', "not supported yet"),
+     '"rate_limiter": {"bandwidth": {"size": -1, "refill_time": 1}}}', "non-negative integer"),
+    ("PUT", "/drives/a", '{"drive_id": "a", "path_on_host": "/x", "is_root_device": false, '
+     '"rate_limiter": {"ops": {"size": 2.5, "refill_time": 1}}}', "non-negative integer"),
+    ("PUT", "/drives/a", '{"drive_id": "a", "path_on_host": "/x", "is_root_device": false, '
+     '"rate_limiter": {"ops": {"size": 1, "refill_time": 1, "per": 1}}}', "unknown field 'per'"),
+    ("PUT", "/drives/a", '{"drive_id": "a", "path_on_host": "/x", "is_root_device": false, '
+     '"rate_limiter": {"ops": {"size": 99999999999999999999, "refill_time": 1}}}',
+     "invalid JSON"),
+    ("PUT", "/drives/a", '{"drive_id": "a", "path_on_host": "/x", "is_root_device": false, '
+     '"rate_limiter": {"ops": {"size": 1, "refill_time": 2199023255552}}}', "refill_time"),
+    ("PUT", "/entropy", '{"rate_limiter": {"bandwidth": {"refill_time": 1}}}', "size"),
     ("PUT", "/drives/a", '{"drive_id": "a", "path_on_host": "/x", "is_root_device": false, '
      '"partuuid": "1234"}', "partuuid"),
     ("PUT", "/logger", '{"level": "Chatty"}', "level"),
