@@ -102,6 +102,12 @@ void ratelimiter_close(struct ratelimiter *rl);
 bool ratelimiter_admit(struct ratelimiter *rl, uint64_t bytes, uint64_t ops);
 /* The timer fired: clear the pause (the device then serves its queue again). */
 void ratelimiter_on_timer(struct ratelimiter *rl);
+/* ratelimiter_on_timer(), then @queues: a device's process_timer in one line. */
+static inline uint32_t ratelimiter_resume(struct ratelimiter *rl, uint32_t queues)
+{
+	ratelimiter_on_timer(rl);
+	return queues;
+}
 /* Run-time change (PATCH): apply @upd and lift any pause; the caller re-kicks. */
 void ratelimiter_update(struct ratelimiter *rl, const struct rl_config *upd);
 static inline bool ratelimiter_blocked(const struct ratelimiter *rl)

@@ -423,10 +423,7 @@ static uint32_t blk_process_timer(struct vdev *d, unsigned int i)
 {
 	struct blk_dev *b = d->priv;
 
-	if (i != 0)
-		return 0;
-	ratelimiter_on_timer(&b->rl);
-	return 1u << 0; /* the request queue */
+	return i == 0 ? ratelimiter_resume(&b->rl, 1u << 0) : 0; /* the request queue */
 }
 
 static int blk_event_fd(struct vdev *d)

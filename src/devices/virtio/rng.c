@@ -106,10 +106,7 @@ static uint32_t rng_process_timer(struct vdev *d, unsigned int i)
 {
 	struct rng_dev *r = d->priv;
 
-	if (i != 0)
-		return 0;
-	ratelimiter_on_timer(&r->rl);
-	return 1u << 0;
+	return i == 0 ? ratelimiter_resume(&r->rl, 1u << 0) : 0;
 }
 
 const struct virtio_dev_ops rng_virtio_ops = {
