@@ -2,12 +2,15 @@
 /*
  * virtio-blk io_engine "Async": requests through a real split ring and a real
  * io_uring over a temp file. Several chains are in flight at once; nothing
- * reaches the used ring before its completion is reaped.
+ * reaches the used ring before its completion is reaped. The last tests make
+ * the kernel refuse submissions (a seccomp filter) and check what the guest
+ * sees then, and that a refused request never does I/O after a reset.
  */
 #include "unit.h"
 
 #include <fcntl.h>
 #include <poll.h>
+#include <seccomp.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -160,8 +163,8 @@ static void test_blk_async_rw_round_trip_in_one_batch(void **state)
 		queue_req(t, i, VIRTIO_BLK_T_OUT, 8 * i, 4096);
 	}
 	vdev_process_queue(&t->d, 0);
-	/* Started, not finished: the used ring waits for the completions. */
-	assert_int_equal(blk_aio_inflight(t->b.aio), 3);
+	/* Each is pushed once its completion is reaped, in this pass or later. */
+	assert_int_equal(blk_aio_inflight(t->b.aio) + used_idx(t), 3);
 	wait_used(t, 3);
 	for (unsigned int i = 0; i < 3; i++) {
 		assert_int_equal(next_used(t, &k), 1);
@@ -277,18 +280,61 @@ static void test_blk_async_discard_waits_for_write_in_flight(void **state)
 	tdev_free(t);
 }
 
+/*
+ * Put the read end of a fresh pipe where the drive's fd is: reads started on
+ * it stay in flight until the test writes into *wr. Returns the real file fd
+ * (a dup) so that the test can put the file back.
+ */
+static int fd_to_pipe(struct tdev *t, int *wr)
+{
+	int p[2], file = dup(t->b.fd);
+
+	assert_true(file >= 0);
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	assert_true(dup3(p[0], t->b.fd, O_CLOEXEC) >= 0);
+	close(p[0]);
+	*wr = p[1];
+	return file;
+}
+
+static void fd_restore(struct tdev *t, int file)
+{
+	assert_true(dup3(file, t->b.fd, O_CLOEXEC) >= 0);
+	close(file);
+}
+
+static void feed_pipe(int wr, size_t n)
+{
+	uint8_t buf[4096];
+
+	memset(buf, 0x77, sizeof(buf));
+	for (; n; n -= sizeof(buf))
+		assert_int_equal(write(wr, buf, sizeof(buf)), (ssize_t)sizeof(buf));
+}
+
+static void status_zero(struct tdev *t)
+{
+	uint8_t zero[4] = {0};
+
+	virtio_mmio_bus_ops.write(&t->d, VIRTIO_MMIO_STATUS, zero, 4);
+	assert_int_equal(t->d.status, 0);
+}
+
 static void test_blk_async_reset_with_io_in_flight_pushes_nothing(void **state)
 {
 	struct tdev *t = tdev_new();
-	uint8_t zero[4] = {0};
+	int wr, file = fd_to_pipe(t, &wr);
 
 	(void)state;
 	for (unsigned int i = 0; i < CHAINS; i++)
-		queue_req(t, i, i % 2 ? VIRTIO_BLK_T_IN : VIRTIO_BLK_T_OUT, 16 * i, 4096);
+		queue_req(t, i, VIRTIO_BLK_T_IN, 16 * i, 4096);
 	vdev_process_queue(&t->d, 0);
+	/* Reads from an empty pipe: all of them wait in the kernel. */
+	assert_int_equal(blk_aio_inflight(t->b.aio), CHAINS);
+	assert_int_equal(used_idx(t), 0);
+	feed_pipe(wr, CHAINS * 4096);
 	/* Status 0 (§2.4) while they are in flight. */
-	virtio_mmio_bus_ops.write(&t->d, VIRTIO_MMIO_STATUS, zero, 4);
-	assert_int_equal(t->d.status, 0);
+	status_zero(t);
 	assert_int_equal(blk_aio_inflight(t->b.aio), 0);
 	assert_int_equal(used_idx(t), 0);
 	for (unsigned int i = 0; i < CHAINS; i++)
@@ -296,6 +342,8 @@ static void test_blk_async_reset_with_io_in_flight_pushes_nothing(void **state)
 	/* A late eventfd wake-up after the reset finds nothing to do. */
 	vdev_process_events(&t->d);
 	assert_int_equal(used_idx(t), 0);
+	close(wr);
+	fd_restore(t, file);
 	tdev_free(t);
 }
 
@@ -323,6 +371,182 @@ static void test_blk_async_get_id_while_io_in_flight(void **state)
 	tdev_free(t);
 }
 
+/* The fd of the (only) io_uring this process has open. */
+static int ring_fd(void)
+{
+	char path[64], link[64];
+	int found = -1;
+
+	for (int fd = 0; fd < 1024; fd++) {
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n <= 0)
+			continue;
+		link[n] = 0;
+		if (!strcmp(link, "anon_inode:[io_uring]")) {
+			assert_int_equal(found, -1);
+			found = fd;
+		}
+	}
+	assert_true(found >= 0);
+	return found;
+}
+
+/*
+ * From now on the kernel refuses (EAGAIN, as when it is out of memory) every
+ * io_uring_enter on @fd that submits exactly @n SQEs; everything else works.
+ * A seccomp filter cannot be removed: these tests come last, and the ring's fd
+ * number is kept taken afterwards so that no later ring can match.
+ */
+static void refuse_submits(int fd, unsigned int n)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+
+	assert_non_null(ctx);
+	assert_int_equal(
+	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAGAIN), SCMP_SYS(io_uring_enter), 2,
+			     SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, (scmp_datum_t)fd),
+			     SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, (scmp_datum_t)n)),
+	    0);
+	assert_int_equal(seccomp_load(ctx), 0);
+	seccomp_release(ctx);
+}
+
+static void park_fd(int fd)
+{
+	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	assert_true(null >= 0);
+	if (null != fd) {
+		assert_true(dup3(null, fd, O_CLOEXEC) >= 0);
+		close(null);
+	}
+	/* Left open on purpose until the process exits. */
+}
+
+static void fill_file(struct tdev *t, uint8_t byte)
+{
+	uint8_t buf[4096];
+
+	memset(buf, byte, sizeof(buf));
+	for (unsigned int i = 0; i < DISK_SECTORS / 8; i++)
+		assert_int_equal(pwrite(t->b.fd, buf, sizeof(buf), (off_t)i * 4096),
+				 (ssize_t)sizeof(buf));
+}
+
+static void assert_untouched(struct tdev *t, unsigned int k)
+{
+	for (unsigned int j = 0; j < 4096; j++)
+		assert_int_equal(data_of(t, k)[j], 0xee);
+}
+
+/* Driver side of a device reset: rings re-created, DRIVER_OK again. */
+static void reactivate(struct tdev *t)
+{
+	struct virtqueue *vq = &t->d.vqs[0];
+
+	memset(unit_gpa(t->u, AVAIL_GPA), 0, 0x1000);
+	memset(unit_gpa(t->u, USED_GPA), 0, 0x1000);
+	t->avail_idx = 0;
+	t->used_seen = 0;
+	vq->size = QSIZE;
+	vq->desc_gpa = DESC_GPA;
+	vq->avail_gpa = AVAIL_GPA;
+	vq->used_gpa = USED_GPA;
+	assert_int_equal(vq_activate(vq, &t->u->gm), VQ_OK);
+	t->d.drv_features = t->d.features;
+	t->d.status = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
+		      VIRTIO_STATUS_DRIVER_OK;
+}
+
+static void test_blk_async_refused_submit_fails_requests_now(void **state)
+{
+	struct tdev *t = tdev_new();
+	int fd = ring_fd();
+	unsigned int k;
+
+	(void)state;
+	fill_file(t, 0x11);
+	refuse_submits(fd, CHAINS);
+	for (unsigned int i = 0; i < CHAINS; i++) {
+		memset(data_of(t, i), 0xee, 4096);
+		queue_req(t, i, VIRTIO_BLK_T_IN, 8 * i, 4096);
+	}
+	vdev_process_queue(&t->d, 0);
+	/* Nothing of ours is in the kernel, so no completion would retry: IOERR now. */
+	assert_int_equal(used_idx(t), CHAINS);
+	for (unsigned int i = 0; i < CHAINS; i++) {
+		assert_int_equal(next_used(t, &k), 1);
+		assert_int_equal(status_of(t, k), VIRTIO_BLK_S_IOERR);
+	}
+	assert_int_equal(blk_aio_inflight(t->b.aio), 0);
+	assert_int_equal(t->b.stats.io_errors, CHAINS);
+	/* The next submit carries the dead SQEs along (CHAINS + 1): they do nothing. */
+	queue_req(t, 0, VIRTIO_BLK_T_IN, 0, 4096);
+	vdev_process_queue(&t->d, 0);
+	wait_used(t, 1);
+	assert_int_equal(next_used(t, &k), 4096 + 1);
+	assert_int_equal(k, 0);
+	assert_int_equal(status_of(t, 0), VIRTIO_BLK_S_OK);
+	assert_int_equal(data_of(t, 0)[0], 0x11);
+	for (unsigned int i = 1; i < CHAINS; i++)
+		assert_untouched(t, i);
+	assert_int_equal(used_idx(t), CHAINS + 1);
+	tdev_free(t);
+	park_fd(fd);
+}
+
+static void test_blk_async_refused_submit_never_outlives_reset(void **state)
+{
+	struct tdev *t = tdev_new();
+	int fd = ring_fd(), wr, file;
+	unsigned int k;
+
+	(void)state;
+	fill_file(t, 0x11);
+	file = fd_to_pipe(t, &wr);
+	/* One read waits in the kernel (an empty pipe) ... */
+	queue_req(t, 0, VIRTIO_BLK_T_IN, 0, 4096);
+	vdev_process_queue(&t->d, 0);
+	assert_int_equal(blk_aio_inflight(t->b.aio), 1);
+	/* ... so the ones the kernel refuses stay queued for its completion to retry. */
+	refuse_submits(fd, CHAINS - 1);
+	for (unsigned int i = 1; i < CHAINS; i++) {
+		memset(data_of(t, i), 0xee, 4096);
+		queue_req(t, i, VIRTIO_BLK_T_IN, 8 * i, 4096);
+	}
+	vdev_process_queue(&t->d, 0);
+	assert_int_equal(blk_aio_inflight(t->b.aio), CHAINS);
+	assert_int_equal(used_idx(t), 0);
+	/* Any read that runs from now on would copy the file's 0x11 into guest RAM. */
+	fd_restore(t, file);
+	feed_pipe(wr, 4096);
+	status_zero(t);
+	assert_int_equal(blk_aio_inflight(t->b.aio), 0);
+	assert_int_equal(used_idx(t), 0);
+	for (unsigned int i = 0; i < CHAINS; i++)
+		assert_int_equal(status_of(t, i), 0xff);
+	/* The driver starts over; its first submit carries the refused SQEs along. */
+	reactivate(t);
+	queue_req(t, 0, VIRTIO_BLK_T_IN, 0, 4096);
+	vdev_process_queue(&t->d, 0);
+	wait_used(t, 1);
+	assert_int_equal(next_used(t, &k), 4096 + 1);
+	assert_int_equal(k, 0);
+	assert_int_equal(status_of(t, 0), VIRTIO_BLK_S_OK);
+	for (unsigned int i = 1; i < CHAINS; i++) {
+		assert_int_equal(status_of(t, i), 0xff);
+		assert_untouched(t, i);
+	}
+	vdev_process_events(&t->d);
+	assert_int_equal(used_idx(t), 1);
+	close(wr);
+	tdev_free(t);
+	park_fd(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -333,6 +557,9 @@ int main(void)
 	    cmocka_unit_test(test_blk_async_discard_waits_for_write_in_flight),
 	    cmocka_unit_test(test_blk_async_reset_with_io_in_flight_pushes_nothing),
 	    cmocka_unit_test(test_blk_async_get_id_while_io_in_flight),
+	    /* Last: they leave seccomp filters behind (refuse_submits). */
+	    cmocka_unit_test(test_blk_async_refused_submit_fails_requests_now),
+	    cmocka_unit_test(test_blk_async_refused_submit_never_outlives_reset),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -377,6 +377,15 @@ static uint32_t blk_chain(struct vdev *d, const struct vq_chain *c, bool *needs_
 	return blk_handle_chain(b, &d->rl, c, needs_reset);
 }
 
+/* Whether completions may still reach the guest's status bytes and used ring. */
+static bool blk_may_push(const struct vdev *d)
+{
+	const struct virtqueue *vq = &d->vqs[0];
+
+	return (d->status & VIRTIO_STATUS_DRIVER_OK) && !(d->status & VIRTIO_STATUS_NEEDS_RESET) &&
+	       vq->ready && !vq->broken;
+}
+
 static void blk_process_queue(struct vdev *d, unsigned int q)
 {
 	struct blk_dev *b = d->priv;
@@ -386,17 +395,12 @@ static void blk_process_queue(struct vdev *d, unsigned int q)
 		return;
 	if (vdev_drain_queue(d, q, &b->chain, blk_chain) != VQ_OK)
 		b->stats.resets++;
-	/* One submission per pass: the batch is what makes the engine pay. */
-	blk_aio_submit(b, d);
-}
-
-/* Whether completions may still reach the guest's status bytes and used ring. */
-static bool blk_may_push(const struct vdev *d)
-{
-	const struct virtqueue *vq = &d->vqs[0];
-
-	return (d->status & VIRTIO_STATUS_DRIVER_OK) && !(d->status & VIRTIO_STATUS_NEEDS_RESET) &&
-	       vq->ready && !vq->broken;
+	/*
+	 * One submission per pass: the batch is what makes the engine pay. What
+	 * finished during it (a page-cache hit completes inside the submit) is
+	 * pushed now, in the same pass.
+	 */
+	blk_aio_reap(b, d, false, blk_may_push(d));
 }
 
 static void blk_process_events(struct vdev *d)

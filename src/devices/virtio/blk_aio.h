@@ -34,12 +34,14 @@ unsigned int blk_aio_inflight(const struct blk_aio *a);
  * everything in flight. 0, or a negative errno when nothing was started.
  */
 int blk_aio_start(struct blk_dev *b, struct vdev *d, uint16_t head, const struct blk_req *r);
-/* Hand everything started since the last call to the kernel. */
-void blk_aio_submit(struct blk_dev *b, struct vdev *d);
 /*
- * Complete finished requests: all that are ready, or (@wait) all in flight.
- * With @push false (device reset or broken) the guest sees nothing: no status
- * byte, no used entry. Notifies the driver once if anything was pushed.
+ * Hand what was started to the kernel, then complete the requests that are
+ * finished: all that are ready, or (@wait) all in flight. With @push false
+ * (device reset or broken) the guest sees nothing: no status byte, no used
+ * entry. Notifies the driver once if anything was pushed. Requests the kernel
+ * refuses to take are retried when a completion of ours comes; when none will
+ * (nothing of ours in the kernel) or with @wait, they fail with IOERR and do
+ * no I/O, ever: after a call with @wait nothing of the guest's is in flight.
  */
 void blk_aio_reap(struct blk_dev *b, struct vdev *d, bool wait, bool push);
 
