@@ -8,10 +8,20 @@
  * and that every chain taken from the avail ring is completed exactly once.
  * The used ring itself is guest RAM: a request may legally overwrite it.
  *
+ * With flag 32 the same input goes to a second drive with io_engine Async:
+ * requests are started on its io_uring and completed from the ring (the
+ * device's event handler, then a drain that waits for the rest), so the
+ * request/complete path, slots, drained FLUSH and the wait-then-sync DISCARD
+ * run on hostile chains. Flag 64 then resets the device (Status 0) right after
+ * the first pass, with whatever is still in flight: afterwards nothing may be
+ * in flight. Promise: every chain taken is completed exactly once, unless the
+ * chain stream broke the queue (NEEDS_RESET: completions are then reaped
+ * silently, so at most once) or the device was reset.
+ *
  * Input: 4-byte header | guest RAM image from GPA 0 (at most 64 KiB).
  *   header: u8 flags (1 event_idx, 2 indirect, 4 read-only, 8 cache=unsafe,
- *           16 notify twice), u8 queue size log2 (masked to 0..4),
- *           u8 config offset, u8 config width
+ *           16 notify twice, 32 Async engine, 64 reset after the first pass),
+ *           u8 queue size log2 (masked to 0..4), u8 config offset, u8 config width
  *   RAM:    desc table at 0x0, avail ring at 0x100, used ring at 0x200.
  */
 #include <fcntl.h>
@@ -22,6 +32,7 @@
 #include <unistd.h>
 
 #include "devices/virtio/blk.h"
+#include "devices/virtio/blk_aio.h"
 #include "devices/virtio/mmio.h"
 #include "vmm/guest_mem.h"
 #include "vmm/log.h"
@@ -35,47 +46,79 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* Harness state, set up once per process: the backing file and the device. */
+#define FUZZ_F_ASYNC 32
+#define FUZZ_F_RESET 64
+
+/* Harness state, set up once per process: the backing files and the drives (Sync, Async). */
 static struct {
 	bool ready;
 	uint8_t *ram;
 	struct guest_mem gm;
-	struct blk_dev *blk;
+	struct blk_dev *blk[2];
 	struct vdev *dev;
 } fz;
 
+/* A drive over its own in-memory file; @async selects io_engine Async. */
+static struct blk_dev *fuzz_drive(bool async)
+{
+	struct blk_config cfg = {.id = "fuzz-disk", .io_async = async};
+	struct blk_dev *b = calloc(1, sizeof(*b));
+	char path[64];
+	int memfd = memfd_create("kiln-fuzz-blk", MFD_CLOEXEC);
+
+	if (!b || memfd < 0 || ftruncate(memfd, (off_t)FUZZ_DISK_BYTES) < 0)
+		abort();
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", memfd);
+	cfg.path = path;
+	/* blk_open reopens the memfd through /proc: its own description, its own lock. */
+	if (blk_open(b, &cfg) != 0)
+		abort();
+	return b;
+}
+
 static void fuzz_setup(void)
 {
-	struct blk_config cfg = {.id = "fuzz-disk"};
-	char path[64];
-	int devnull, memfd;
+	int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
 
-	devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	if (devnull < 0)
 		abort();
 	/* Every log path runs (formatting included); the lines go nowhere. */
 	log_setup(devnull, LOG_DEBUG, "fuzz_blk");
-	memfd = memfd_create("kiln-fuzz-blk", MFD_CLOEXEC);
-	if (memfd < 0 || ftruncate(memfd, (off_t)FUZZ_DISK_BYTES) < 0)
-		abort();
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", memfd);
-	cfg.path = path;
-	fz.blk = calloc(1, sizeof(*fz.blk));
+	fz.blk[0] = fuzz_drive(false);
+	fz.blk[1] = fuzz_drive(true);
 	fz.dev = calloc(1, sizeof(*fz.dev));
 	fz.ram = calloc(1, FUZZ_RAM_BYTES);
-	if (!fz.blk || !fz.dev || !fz.ram)
-		abort();
-	/* blk_open reopens the memfd through /proc: its own description, its own lock. */
-	if (blk_open(fz.blk, &cfg) != 0)
+	if (!fz.dev || !fz.ram)
 		abort();
 	if (gm_init_from_buffer(&fz.gm, fz.ram, FUZZ_RAM_BYTES) != 0)
 		abort();
 	fz.ready = true;
 }
 
+/*
+ * Async drive: complete what the passes started, as the main loop would (the
+ * ring's eventfd handler), then wait for the rest. Nothing may stay in flight.
+ */
+static void fuzz_complete_async(struct blk_dev *b, bool reset)
+{
+	uint8_t zero[4] = {0};
+
+	if (reset) {
+		virtio_mmio_bus_ops.write(fz.dev, VIRTIO_MMIO_STATUS, zero, sizeof(zero));
+	} else {
+		vdev_process_events(fz.dev);
+		pthread_mutex_lock(&fz.dev->lock);
+		blk_drain_inflight(fz.dev);
+		pthread_mutex_unlock(&fz.dev->lock);
+	}
+	if (blk_aio_inflight(b->aio))
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct virtqueue *vq;
+	struct blk_dev *blk;
 	uint8_t flags, cfg[8];
 	uint32_t cfg_off, cfg_len;
 	uint64_t feat;
@@ -89,9 +132,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size -= FUZZ_HEADER_BYTES;
 	memcpy(fz.ram, data + FUZZ_HEADER_BYTES, size < FUZZ_RAM_BYTES ? size : FUZZ_RAM_BYTES);
 
-	fz.blk->lim.read_only = flags & 4;
-	fz.blk->cache_unsafe = flags & 8;
-	vdev_init(fz.dev, &blk_virtio_ops, fz.blk, blk_features(fz.blk), &fz.gm);
+	blk = fz.blk[(flags & FUZZ_F_ASYNC) != 0];
+	blk->lim.read_only = flags & 4;
+	blk->cache_unsafe = flags & 8;
+	vdev_init(fz.dev, &blk_virtio_ops, blk, blk_features(blk), &fz.gm);
 	feat = fz.dev->features;
 	if (!(flags & 1))
 		feat &= ~(1ULL << VIRTIO_F_EVENT_IDX);
@@ -111,11 +155,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			 VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK;
 
 	vdev_process_queue(fz.dev, 0);
-	if (flags & 16)
+	if ((flags & 16) && !(blk->aio && (flags & FUZZ_F_RESET)))
 		vdev_process_queue(fz.dev, 0); /* nothing new, or stopped by NEEDS_RESET */
+	if (blk->aio)
+		fuzz_complete_async(blk, flags & FUZZ_F_RESET);
 	/* Every chain taken off the avail ring was completed exactly once (host-side counters). */
-	if (vq->used_idx != vq->last_avail_idx)
+	if (blk->aio && ((flags & FUZZ_F_RESET) || (fz.dev->status & VIRTIO_STATUS_NEEDS_RESET))) {
+		if (vq->ready && vq->used_idx > vq->last_avail_idx)
+			abort();
+	} else if (vq->used_idx != vq->last_avail_idx) {
 		abort();
+	}
 
 	/* Config space through the ops, as a transport that forgot its bounds would. */
 	cfg_off = data[2];
