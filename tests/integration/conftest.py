@@ -142,7 +142,9 @@ def parse_console(run):
         if line == "KTEST DONE":
             run.done = True
         elif line.startswith("KTEST BOOT "):
-            run.boot = line.split()[2]
+            # A run stopped by a signal can end mid-line ("KTEST BOOT " and no more).
+            parts = line.split()
+            run.boot = parts[2] if len(parts) > 2 else None
         elif line.startswith("KTEST PANIC"):
             run.panic = line[len("KTEST PANIC"):].strip()
         elif (m := _KTEST_RESULT.match(line)):
