@@ -38,11 +38,29 @@ struct tdev {
 	uint16_t used_seen;
 };
 
+/* The driver's set-up (again after a reset): empty rings, DRIVER_OK. */
+static void activate(struct tdev *t)
+{
+	struct virtqueue *vq = &t->d.vqs[0];
+
+	memset(unit_gpa(t->u, AVAIL_GPA), 0, 0x1000);
+	memset(unit_gpa(t->u, USED_GPA), 0, 0x1000);
+	t->avail_idx = 0;
+	t->used_seen = 0;
+	vq->size = QSIZE;
+	vq->desc_gpa = DESC_GPA;
+	vq->avail_gpa = AVAIL_GPA;
+	vq->used_gpa = USED_GPA;
+	assert_int_equal(vq_activate(vq, &t->u->gm), VQ_OK);
+	t->d.drv_features = t->d.features;
+	t->d.status = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
+		      VIRTIO_STATUS_DRIVER_OK;
+}
+
 static struct tdev *tdev_new(void)
 {
 	struct tdev *t = calloc(1, sizeof(*t));
 	struct blk_config cfg = {0};
-	struct virtqueue *vq;
 	int fd;
 
 	assert_non_null(t);
@@ -57,15 +75,7 @@ static struct tdev *tdev_new(void)
 	assert_int_equal(blk_open(&t->b, &cfg), 0);
 	assert_non_null(t->b.aio);
 	vdev_init(&t->d, &blk_virtio_ops, &t->b, blk_features(&t->b), &t->u->gm);
-	vq = &t->d.vqs[0];
-	vq->size = QSIZE;
-	vq->desc_gpa = DESC_GPA;
-	vq->avail_gpa = AVAIL_GPA;
-	vq->used_gpa = USED_GPA;
-	assert_int_equal(vq_activate(vq, &t->u->gm), VQ_OK);
-	t->d.drv_features = t->d.features;
-	t->d.status = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
-		      VIRTIO_STATUS_DRIVER_OK;
+	activate(t);
 	return t;
 }
 
@@ -442,25 +452,6 @@ static void assert_untouched(struct tdev *t, unsigned int k)
 		assert_int_equal(data_of(t, k)[j], 0xee);
 }
 
-/* Driver side of a device reset: rings re-created, DRIVER_OK again. */
-static void reactivate(struct tdev *t)
-{
-	struct virtqueue *vq = &t->d.vqs[0];
-
-	memset(unit_gpa(t->u, AVAIL_GPA), 0, 0x1000);
-	memset(unit_gpa(t->u, USED_GPA), 0, 0x1000);
-	t->avail_idx = 0;
-	t->used_seen = 0;
-	vq->size = QSIZE;
-	vq->desc_gpa = DESC_GPA;
-	vq->avail_gpa = AVAIL_GPA;
-	vq->used_gpa = USED_GPA;
-	assert_int_equal(vq_activate(vq, &t->u->gm), VQ_OK);
-	t->d.drv_features = t->d.features;
-	t->d.status = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
-		      VIRTIO_STATUS_DRIVER_OK;
-}
-
 static void test_blk_async_refused_submit_fails_requests_now(void **state)
 {
 	struct tdev *t = tdev_new();
@@ -529,7 +520,7 @@ static void test_blk_async_refused_submit_never_outlives_reset(void **state)
 	for (unsigned int i = 0; i < CHAINS; i++)
 		assert_int_equal(status_of(t, i), 0xff);
 	/* The driver starts over; its first submit carries the refused SQEs along. */
-	reactivate(t);
+	activate(t);
 	queue_req(t, 0, VIRTIO_BLK_T_IN, 0, 4096);
 	vdev_process_queue(&t->d, 0);
 	wait_used(t, 1);
