@@ -28,6 +28,7 @@ SRC_PURE := src/vmm/guest_mem.c src/vmm/log.c src/vmm/cpuid.c $(wildcard src/vmm
 FUZZ_LIBS := -ljansson -luring -lcap -lseccomp -lpthread
 # Per-target extra sources, e.g. FUZZ_EXTRA_fuzz_http := src/api/http_parse.c
 FUZZ_EXTRA_fuzz_http = $(wildcard src/api/http_parse.c)
+FUZZ_EXTRA_fuzz_vsock = src/devices/virtio/vsock.c src/devices/virtio/vsock_pkt.c
 FUZZ_EXTRA_fuzz_api = $(filter-out src/api/http.c src/api/api_vm.c,$(wildcard src/api/*.c)) \
 	$(wildcard src/vmm/metrics.c) src/vmm/boot_timer.c
 
