@@ -29,6 +29,7 @@ enum {
 	OPT_KVM_DEV,
 	OPT_DRIVE,
 	OPT_RNG,
+	OPT_VSOCK,
 	OPT_API_SOCK,
 	OPT_CONFIG_FILE,
 	OPT_NO_API,
@@ -62,6 +63,7 @@ static const struct option cli_options[] = {
     {"kvm-dev", required_argument, NULL, OPT_KVM_DEV},
     {"drive", required_argument, NULL, OPT_DRIVE},
     {"rng", no_argument, NULL, OPT_RNG},
+    {"vsock", required_argument, NULL, OPT_VSOCK},
     {"api-sock", required_argument, NULL, OPT_API_SOCK},
     {"config-file", required_argument, NULL, OPT_CONFIG_FILE},
     {"no-api", no_argument, NULL, OPT_NO_API},
@@ -257,6 +259,31 @@ static int cli_set_jail(struct jail_opts *j, int opt, const char *arg, char *err
 }
 
 /* Which of the three ways to configure the VM was asked for, and only one. */
+/* --vsock CID,PATH: the same limits as PUT /vsock. */
+static int cli_parse_vsock(struct cli_opts *o, const char *arg, char *err, size_t len)
+{
+	const char *comma = strchr(arg, ',');
+	char cid[16];
+	uint64_t v;
+
+	if (o->vsock_path)
+		return cli_fail(err, len, "%s", "--vsock given twice (one vsock device per VM)");
+	if (!comma || (size_t)(comma - arg) >= sizeof(cid))
+		return cli_fail(err, len, "--vsock must be CID,PATH, got '%s'", arg);
+	memcpy(cid, arg, (size_t)(comma - arg));
+	cid[comma - arg] = '\0';
+	if (parse_u64_strict(cid, &v) || v < VSOCK_MIN_GUEST_CID || v > VSOCK_MAX_GUEST_CID)
+		return cli_fail(err, len,
+				"--vsock CID must be an integer from 3 to 4294967294, "
+				"got '%s'",
+				cid);
+	if (!comma[1] || strlen(comma + 1) > VSOCK_UDS_PATH_MAX)
+		return cli_fail(err, len, "--vsock PATH must be 1 to %d bytes", VSOCK_UDS_PATH_MAX);
+	o->vsock_cid = v;
+	o->vsock_path = comma + 1;
+	return 0;
+}
+
 static int cli_check_modes(const struct cli_opts *o, char *err, size_t err_len)
 {
 	if (o->no_api && o->api_sock)
@@ -298,7 +325,7 @@ int cli_parse(int argc, char *const argv[], struct cli_opts *o, char *err, size_
 	while ((opt = getopt_long(argc, argv, "", cli_options, NULL)) != -1) {
 		if (opt == OPT_KERNEL || opt == OPT_INITRD || opt == OPT_BOOT_ARGS ||
 		    opt == OPT_SERIAL_OUT || opt == OPT_DRIVE || opt == OPT_RNG ||
-		    opt == OPT_VCPUS || opt == OPT_MEM_MIB)
+		    opt == OPT_VSOCK || opt == OPT_VCPUS || opt == OPT_MEM_MIB)
 			o->vm_flags = true;
 		switch (opt) {
 		case OPT_KERNEL:
@@ -322,6 +349,10 @@ int cli_parse(int argc, char *const argv[], struct cli_opts *o, char *err, size_
 			break;
 		case OPT_RNG:
 			o->rng = true;
+			break;
+		case OPT_VSOCK:
+			if (cli_parse_vsock(o, optarg, err, err_len))
+				return -EINVAL;
 			break;
 		case OPT_API_SOCK:
 			o->api_sock = optarg;
@@ -390,6 +421,9 @@ void cli_usage(int fd)
 		"                      root=/dev/vdX to the command line; aio=io_uring\n"
 		"                      (or async) serves it with the io_uring engine\n"
 		"  --rng               virtio-rng device fed by getrandom()\n"
+		"  --vsock CID,PATH    virtio-vsock with guest CID (>= 3); host processes\n"
+		"                      connect to the Unix socket PATH (\"CONNECT <port>\"),\n"
+		"                      guest connections to port P go to PATH_P\n"
 		"\n"
 		"Firecracker-compatible configuration (docs/API.md):\n"
 		"  --api-sock PATH     serve the HTTP API on this Unix socket; without\n"
@@ -438,6 +472,12 @@ int cli_to_spec(const struct cli_opts *o, struct vm_spec *s)
 	s->machine.vcpu_count = o->vcpus;
 	s->machine.mem_size_mib = o->mem_mib;
 	s->entropy = o->rng;
+	if (o->vsock_path) {
+		s->vsock.guest_cid = o->vsock_cid;
+		s->vsock.uds_path = strdup(o->vsock_path);
+		if (!s->vsock.uds_path)
+			goto nomem;
+	}
 	for (unsigned int i = 0; i < o->nr_drives; i++) {
 		struct spec_drive *d = &s->drives[i];
 

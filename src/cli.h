@@ -48,6 +48,8 @@ struct cli_opts {
 	struct cli_drive drives[CLI_MAX_DRIVES];
 	unsigned int nr_drives;
 	bool rng;
+	uint64_t vsock_cid;	/* --vsock CID,PATH; 0: no vsock device */
+	const char *vsock_path; /* points into argv */
 	/* API mode (issue 4). */
 	const char *api_sock;	 /* --api-sock: serve the HTTP API there */
 	const char *config_file; /* --config-file: boot from this JSON document at once */

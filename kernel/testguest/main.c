@@ -37,8 +37,9 @@ static const struct ktest ktest_table[] = {
     {"blk_ro", ktest_blk_ro, true, vt_have_blk_ro},
     {"blk_big", ktest_blk_big, true, vt_have_blk_rw},
     {"rng", ktest_rng, true, vt_have_rng},
-    {"integrity", ktest_integrity, false, NULL}, /* for test_integrity.py */
-    {"blkbench", ktest_blkbench, false, NULL},	 /* for bench/blk_bench.py */
+    {"integrity", ktest_integrity, false, NULL},   /* for test_integrity.py */
+    {"blkbench", ktest_blkbench, false, NULL},	   /* for bench/blk_bench.py */
+    {"vsock_echo", ktest_vsock_echo, false, NULL}, /* needs a host side: test_vsock.py */
 };
 
 volatile uint32_t tg_irq_count[TG_NR_VECTORS];
@@ -139,7 +140,7 @@ static void ktest_run_name(const struct tg_boot *b, const char *name, size_t len
 			return;
 		}
 	}
-	if (ktest_hostile_one(b, name, len))
+	if (ktest_hostile_one(b, name, len) || ktest_vsock_hostile(b, name, len))
 		return;
 	ktest_run_one(b, NULL, name, len);
 }

@@ -34,6 +34,8 @@ void api_put_drive(struct api *a, const char *param, const json_t *body,
 		   struct http_response *resp);
 void api_patch_drive(struct api *a, const char *param, const json_t *body,
 		     struct http_response *resp);
+void api_put_vsock(struct api *a, const char *param, const json_t *body,
+		   struct http_response *resp);
 void api_put_entropy(struct api *a, const char *param, const json_t *body,
 		     struct http_response *resp);
 void api_put_serial(struct api *a, const char *param, const json_t *body,

@@ -199,6 +199,14 @@ void api_put_entropy(struct api *a, const char *param, const json_t *body,
 	api_reply_result(resp, spec_put_entropy(&a->spec, body, err, sizeof(err)), err);
 }
 
+void api_put_vsock(struct api *a, const char *param, const json_t *body, struct http_response *resp)
+{
+	char err[SPEC_ERR_BYTES];
+
+	(void)param;
+	api_reply_result(resp, spec_put_vsock(&a->spec, body, err, sizeof(err)), err);
+}
+
 void api_put_serial(struct api *a, const char *param, const json_t *body,
 		    struct http_response *resp)
 {

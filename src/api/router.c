@@ -39,6 +39,7 @@ static const struct api_route api_routes[] = {
     {HTTP_PUT, "/metrics", false, true, API_ANY, api_put_metrics},
     {HTTP_PUT, "/entropy", false, true, API_PRE_BOOT, api_put_entropy},
     {HTTP_PUT, "/serial", false, true, API_PRE_BOOT, api_put_serial},
+    {HTTP_PUT, "/vsock", false, true, API_PRE_BOOT, api_put_vsock},
     {HTTP_GET, "/version", false, false, API_ANY, api_get_version},
     {HTTP_GET, "/vm/config", false, false, API_ANY, api_get_vm_config},
 };
@@ -50,7 +51,7 @@ _Static_assert(API_ROUTES <= API_NR_ROUTES, "grow API_NR_ROUTES");
 
 /* Paths of features later issues add: a clear 400 instead of "unknown path". */
 static const char *const api_later[] = {
-    "/network-interfaces", "/vsock",   "/balloon", "/snapshot", "/vm", "/mmds",
+    "/network-interfaces", "/balloon", "/snapshot", "/vm", "/mmds",
     "/cpu-config",	   "/hotplug", "/pmem",
 };
 

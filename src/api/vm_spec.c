@@ -205,6 +205,7 @@ void spec_free(struct vm_spec *s)
 	for (unsigned int i = 0; i < s->nr_drives; i++)
 		free(s->drives[i].path_on_host);
 	free(s->serial_out_path);
+	free(s->vsock.uds_path);
 	spec_logger_free(&s->logger);
 	spec_metrics_free(&s->metrics);
 	spec_init(s);
@@ -226,6 +227,8 @@ int spec_copy(struct vm_spec *dst, const struct vm_spec *src)
 		ok = ok && (!src->drives[i].path_on_host || dst->drives[i].path_on_host);
 	}
 	dst->serial_out_path = spec_strdup_opt(src->serial_out_path);
+	dst->vsock.uds_path = spec_strdup_opt(src->vsock.uds_path);
+	ok = ok && (!src->vsock.uds_path || dst->vsock.uds_path);
 	dst->logger.log_path = spec_strdup_opt(src->logger.log_path);
 	dst->metrics.metrics_path = spec_strdup_opt(src->metrics.metrics_path);
 	ok = ok && (!src->serial_out_path || dst->serial_out_path) &&
@@ -497,6 +500,43 @@ int spec_put_entropy(struct vm_spec *s, const json_t *body, char *err, size_t le
 		return ret;
 	s->entropy = true;
 	s->entropy_rate_limiter = rl;
+	return 0;
+}
+
+/* ---- vsock ------------------------------------------------------------------ */
+
+static const struct spec_field spec_vsock_fields[] = {
+    {"guest_cid", SF_UINT, true},
+    {"uds_path", SF_STR, true},
+    {"vsock_id", SF_STR, false}, /* deprecated by Firecracker; accepted and ignored */
+};
+
+int spec_put_vsock(struct vm_spec *s, const json_t *body, char *err, size_t len)
+{
+	json_t *cid;
+	char *path;
+	int ret = spec_check_object(body, "vsock", spec_vsock_fields, 3, err, len);
+
+	if (ret)
+		return ret;
+	cid = spec_get(body, "guest_cid");
+	if ((uint64_t)json_integer_value(cid) < VSOCK_MIN_GUEST_CID ||
+	    (uint64_t)json_integer_value(cid) > VSOCK_MAX_GUEST_CID)
+		return spec_fail(err, len, -EINVAL,
+				 "guest_cid must be from 3 to 4294967294 (0-2 are reserved)");
+	ret = spec_path(body, "uds_path", "vsock", &path, err, len);
+	if (ret)
+		return ret;
+	if (strlen(path) > VSOCK_UDS_PATH_MAX) {
+		free(path);
+		return spec_fail(err, len, -EINVAL,
+				 "uds_path must be at most %d bytes (a Unix socket path plus "
+				 "\"_<port>\")",
+				 VSOCK_UDS_PATH_MAX);
+	}
+	free(s->vsock.uds_path);
+	s->vsock.uds_path = path;
+	s->vsock.guest_cid = (uint64_t)json_integer_value(cid);
 	return 0;
 }
 

@@ -83,6 +83,11 @@ struct spec_metrics {
 	char prop_val[SPEC_MAX_PROPS][SPEC_PROP_MAX_BYTES];
 };
 
+struct spec_vsock {
+	uint64_t guest_cid;
+	char *uds_path; /* owned; NULL: no vsock device */
+};
+
 struct vm_spec {
 	struct spec_boot boot;
 	struct spec_machine machine;
@@ -90,6 +95,7 @@ struct vm_spec {
 	unsigned int nr_drives;
 	bool entropy;
 	struct rl_config entropy_rate_limiter;
+	struct spec_vsock vsock;
 	char *serial_out_path; /* owned; NULL: stdout */
 	struct spec_logger logger;
 	struct spec_metrics metrics;
@@ -130,6 +136,8 @@ int spec_parse_rate_limiter(const json_t *v, const char *what, struct rl_config 
 			    size_t len);
 bool spec_rate_limiter_set(const struct rl_config *c);
 json_t *spec_rate_limiter_to_json(const struct rl_config *c);
+/* PUT /vsock: guest_cid (3 .. 2^32-2) and uds_path (at most 96 bytes); vsock_id ignored. */
+int spec_put_vsock(struct vm_spec *s, const json_t *body, char *err, size_t len);
 int spec_put_serial(struct vm_spec *s, const json_t *body, char *err, size_t len);
 /* Logger and metrics: parsed into @out only; the caller applies them, then stores. */
 int spec_parse_logger(const json_t *body, struct spec_logger *out, char *err, size_t len);

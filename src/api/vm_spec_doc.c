@@ -12,11 +12,11 @@
 
 /* Sections kiln does not implement yet: accepted only empty (null, [] or {}). */
 static const char *const spec_doc_later[] = {
-    "network-interfaces", "vsock", "balloon", "mmds-config", "cpu-config", "memory-hotplug", "pmem",
+    "network-interfaces", "balloon", "mmds-config", "cpu-config", "memory-hotplug", "pmem",
 };
 
 static const char *const spec_doc_known[] = {
-    "boot-source", "machine-config", "drives", "entropy", "serial", "logger", "metrics",
+    "boot-source", "machine-config", "drives", "entropy", "serial", "logger", "metrics", "vsock",
 };
 
 static bool spec_doc_empty(const json_t *v)
@@ -125,6 +125,8 @@ int spec_from_json(struct vm_spec *out, const json_t *doc, char *err, size_t len
 		ret = spec_doc_drives(&s, v, err, len);
 	if (!ret && (v = json_object_get(doc, "entropy")) && !json_is_null(v))
 		ret = spec_doc_section(spec_put_entropy(&s, v, err, len), "entropy", err, len);
+	if (!ret && (v = json_object_get(doc, "vsock")) && !json_is_null(v))
+		ret = spec_doc_section(spec_put_vsock(&s, v, err, len), "vsock", err, len);
 	if (!ret && (v = json_object_get(doc, "serial")) && !json_is_null(v))
 		ret = spec_doc_section(spec_put_serial(&s, v, err, len), "serial", err, len);
 	if (!ret && (v = json_object_get(doc, "logger")) && !json_is_null(v))
@@ -233,6 +235,11 @@ json_t *spec_to_json(const struct vm_spec *s)
 			    s->serial_out_path
 				? json_pack("{s:s}", "serial_out_path", s->serial_out_path)
 				: json_null());
+	json_object_set_new(doc, "vsock",
+			    s->vsock.uds_path ? json_pack("{s:I, s:s}", "guest_cid",
+							  (json_int_t)s->vsock.guest_cid,
+							  "uds_path", s->vsock.uds_path)
+					      : json_null());
 	json_object_set_new(doc, "logger", spec_doc_logger(&s->logger));
 	json_object_set_new(doc, "metrics", spec_doc_metrics(&s->metrics));
 	return doc;
@@ -256,6 +263,7 @@ int spec_to_vm_config(const struct vm_spec *s, struct vm_config *cfg, struct blk
 	cfg->track_dirty_pages = s->machine.track_dirty_pages;
 	cfg->rng = s->entropy;
 	cfg->rng_rate_limiter = s->entropy_rate_limiter;
+	cfg->vsock = (struct vsock_config){s->vsock.guest_cid, s->vsock.uds_path};
 	cfg->drives = drives;
 	cfg->nr_drives = s->nr_drives;
 	for (unsigned int i = 0; i < s->nr_drives; i++)

@@ -16,6 +16,7 @@
 #include <sys/un.h>
 
 #include "api/http.h"
+#include "devices/virtio/vsock.h"
 #include "jail/policy_common.h"
 
 #define ROWS(t) (sizeof(t) / sizeof((t)[0]))
@@ -28,9 +29,19 @@
 	    {"close", {}, 0, "API connections, swapped drives, teardown at exit"},                 \
 	    {"epoll_wait", {}, 0, "the main event loop (evloop.c)"},                               \
 	    {"epoll_ctl", {}, 0, "API connections and device handlers join/leave the loop"},       \
-	    {"accept4", {}, 0, "new API connections on the listening socket"},                     \
-	    {"recvfrom", {}, 0, "API request bytes (recv)"},                                       \
-	    {"sendto", {}, 0, "API responses (send with MSG_NOSIGNAL)"},                           \
+	    {"accept4", {}, 0, "new API and vsock host connections on the listening sockets"},     \
+	    {"recvfrom", {}, 0, "API request bytes (recv); vsock CONNECT lines (MSG_PEEK)"},       \
+	    {"sendto", {}, 0, "API responses, vsock \"OK <port>\" (send, MSG_NOSIGNAL)"},          \
+	    {"socket",                                                                             \
+	     {SECCOMP_EQ(0, AF_UNIX), SECCOMP_EQ(1, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC),   \
+	      SECCOMP_EQ(2, 0)},                                                                   \
+	     0,                                                                                    \
+	     "AF_UNIX stream only: the API socket's stale probe (start-up), a vsock guest "        \
+	     "connection to <uds_path>_<port> (run time); no network sockets"},                    \
+	    {"connect",                                                                            \
+	     {SECCOMP_EQ(2, sizeof(struct sockaddr_un))},                                          \
+	     0,                                                                                    \
+	     "sockaddr_un only: the stale-API-socket probe; vsock guest connections"},             \
 	    {"openat",                                                                             \
 	     {SECCOMP_MASKED(0, 0xffffffffULL, POLICY_AT_FDCWD_LOW32)},                            \
 	     0,                                                                                    \
@@ -40,7 +51,10 @@
 	     {SECCOMP_EQ(3, AT_SYMLINK_NOFOLLOW)},                                                 \
 	     0,                                                                                    \
 	     "lstat of the API socket before it is unlinked at exit"},                             \
-	    {"unlink", {}, 0, "remove the API socket at exit (http_server_destroy)"},              \
+	    {"unlink",                                                                             \
+	     {},                                                                                   \
+	     0,                                                                                    \
+	     "remove the API and vsock sockets at exit (only the ones we bound)"},                 \
 	    {"fcntl", {SECCOMP_EQ(1, F_GETFL)}, 0, "stdin / drive status flags"},                  \
 	    {"fcntl", {SECCOMP_EQ(1, F_SETFL)}, 0, "O_NONBLOCK on stdin, O_DIRECT/O_APPEND"},      \
 	    {"fcntl", {SECCOMP_EQ(1, F_DUPFD_CLOEXEC)}, 0, "the log's private fd (log.c)"},        \
@@ -83,25 +97,15 @@
  * untrusted input; then preboot is stacked and these calls are gone.
  */
 static const struct seccomp_rule policy_startup_rules[] = {
-    /* main() start-up, right after the jail steps (evloop_init, main_setup_loop). */
-    {"epoll_create1", {SECCOMP_EQ(0, EPOLL_CLOEXEC)}, 0, "the main event loop's epoll fd"},
+    /* main() start-up, right after the jail steps (main_setup_loop); epoll_create1 is in preboot.
+     */
     {"signalfd4",
      {SECCOMP_MASKED(0, 0xffffffffULL, 0xffffffffULL), SECCOMP_EQ(2, POLICY_KERNEL_SIGSET_BYTES),
       SECCOMP_EQ(3, SFD_CLOEXEC | SFD_NONBLOCK)},
      0,
      "SIGTERM/SIGINT into the loop: a new signalfd (fd -1) only, never re-arming another"},
-    /* http_server_create: the API's listening socket, and the stale-socket probe before it. */
-    {"socket",
-     {SECCOMP_EQ(0, AF_UNIX), SECCOMP_EQ(1, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC),
-      SECCOMP_EQ(2, 0)},
-     0,
-     "the API socket and the stale-socket probe: AF_UNIX stream only, no network sockets"},
-    {"connect",
-     {SECCOMP_EQ(2, sizeof(struct sockaddr_un))},
-     0,
-     "probe whether a socket left at the API path is stale (ECONNREFUSED) before unlinking"},
+    /* http_server_create: socket, connect (stale probe) and bind rows are shared with preboot. */
     {"umask", {}, 0, "0177 around bind so the API socket is born 0600, then the old mask back"},
-    {"bind", {SECCOMP_EQ(2, sizeof(struct sockaddr_un))}, 0, "bind the API socket to its path"},
     {"chmod", {SECCOMP_EQ(1, 0600)}, 0, "the API socket is 0600 whatever the umask was"},
     {"listen", {SECCOMP_EQ(1, HTTP_LISTEN_BACKLOG)}, 0, "the API socket accepts connections"},
 };
@@ -131,11 +135,23 @@ static const struct seccomp_rule policy_preboot_rules[] = {
     POLICY_IOCTL(KVM_GET_SREGS, "vcpu_set_boot_regs"),
     POLICY_IOCTL(KVM_SET_SREGS, "vcpu_set_boot_regs"),
     POLICY_IOCTL(KVM_SET_REGS, "vcpu_set_boot_regs"),
-    {"eventfd2", {}, 0, "exit eventfd, per-queue ioeventfds and irqfds, io_uring completions"},
     {"timerfd_create",
      {SECCOMP_EQ(0, CLOCK_MONOTONIC), SECCOMP_EQ(1, TFD_CLOEXEC | TFD_NONBLOCK)},
      0,
      "one rate-limiter pause timer per drive and entropy device, made at VM build"},
+    {"eventfd2", {}, 0, "exit eventfd, per-queue ioeventfds and irqfds, io_uring, vsock kick"},
+    {"epoll_create1",
+     {SECCOMP_EQ(0, EPOLL_CLOEXEC)},
+     0,
+     "the main loop's epoll fd (start-up); the vsock device's own socket set (InstanceStart)"},
+    {"bind",
+     {SECCOMP_EQ(2, sizeof(struct sockaddr_un))},
+     0,
+     "the API socket (start-up); the vsock uds_path (InstanceStart)"},
+    {"listen",
+     {SECCOMP_EQ(1, VSOCK_LISTEN_BACKLOG)},
+     0,
+     "host processes connect to the vsock uds_path (its own backlog, not the API's)"},
     {"io_uring_setup", {}, 0, "virtio-blk Async engine: one ring per drive at InstanceStart"},
     {"io_uring_register", {}, 0, "the ring's completion eventfd"},
     {"pread64", {}, 0, "loading the kernel/initrd image"},

@@ -140,7 +140,30 @@ static int vm_load_guest(struct vm *vm)
 	return err;
 }
 
-/* Open every drive and the rng, and give each a virtio-mmio slot, in order. */
+/* The vsock device: its listening socket exists from here on (docs/VIRTIO.md). */
+static int vm_add_vsock(struct vm *vm, const struct vsock_config *cfg)
+{
+	struct vdev *d;
+	int err;
+
+	vm->vsock = calloc(1, sizeof(*vm->vsock));
+	if (!vm->vsock)
+		return vm_fail(vm, -ENOMEM, "out of memory for the vsock device");
+	err = vsock_open(vm->vsock, cfg);
+	if (err) {
+		free(vm->vsock);
+		vm->vsock = NULL;
+		return vm_fail(vm, err, "cannot create the vsock socket %s: %s", cfg->uds_path,
+			       strerror(-err));
+	}
+	d = vm_virtio_add(&vm->virtio, &vsock_virtio_ops, vm->vsock, vsock_features(), &vm->gm);
+	if (!d)
+		return vm_fail(vm, -ENOSPC, "too many virtio devices");
+	vsock_attach(vm->vsock, d);
+	return 0;
+}
+
+/* Open every drive, the rng and vsock, and give each a virtio-mmio slot, in order. */
 static int vm_add_virtio_devices(struct vm *vm)
 {
 	const struct vm_config *cfg = &vm->cfg;
@@ -174,6 +197,8 @@ static int vm_add_virtio_devices(struct vm *vm)
 		if (!d)
 			return vm_fail(vm, -ENOSPC, "too many virtio devices");
 	}
+	if (cfg->vsock.uds_path)
+		return vm_add_vsock(vm, &cfg->vsock);
 	return 0;
 }
 
@@ -424,6 +449,11 @@ void vm_destroy(struct vm *vm)
 		vcpu_destroy(&vm->vcpus[i]);
 	vm->nr_vcpus_created = 0;
 	vm_virtio_destroy(&vm->virtio);
+	if (vm->vsock) {
+		vsock_close(vm->vsock);
+		free(vm->vsock);
+		vm->vsock = NULL;
+	}
 	for (unsigned int i = 0; i < vm->nr_blks; i++)
 		blk_close(&vm->blks[i]);
 	vm->nr_blks = 0;

@@ -20,6 +20,7 @@
 #include "vmm/vm_virtio.h"
 #include "devices/virtio/blk.h"
 #include "devices/virtio/rng.h"
+#include "devices/virtio/vsock.h"
 
 /* Process exit codes (also documented in README.md). */
 enum kiln_exit {
@@ -44,6 +45,7 @@ struct vm_config {
 	unsigned int nr_drives;
 	bool rng;
 	struct rl_config rng_rate_limiter; /* entropy rate_limiter */
+	struct vsock_config vsock;	   /* uds_path NULL: no vsock device */
 };
 
 #define VM_MAX_DRIVES 16
@@ -61,6 +63,7 @@ struct vm {
 	struct blk_dev blks[VM_MAX_DRIVES];
 	unsigned int nr_blks; /* opened drives */
 	struct rng_dev rng;
+	struct vsock_dev *vsock; /* owned (calloc: ~6 KiB); NULL without a vsock device */
 	struct vm_virtio virtio;
 	char cmdline[CMDLINE_MAX_BYTES]; /* boot args + device announcements */
 	struct vcpu vcpus[KILN_MAX_VCPUS];

@@ -234,7 +234,7 @@ def test_config_file_boots_what_vm_config_returns(api, kiln, guest, tmp_path, ki
     assert r.returncode == 0, r.stderr.decode()
     assert "KTEST serial PASS" in out and "KTEST rng PASS" in out, out
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps({**doc, "vsock": {"guest_cid": 3, "uds_path": "/x"}}))
+    bad.write_text(json.dumps({**doc, "balloon": {"amount_mib": 1, "deflate_on_oom": False}}))
     r = subprocess.run(cli(kiln, kiln_jail, ["--config-file", bad]), capture_output=True,
                        timeout=10)
     assert r.returncode == 1 and b"not supported yet" in r.stderr, r.stderr
@@ -421,7 +421,8 @@ JSON_FAULTS = [
     ("PUT", "/actions", '{"action_type": "FlushMetrics"}', "metrics"),
     ("PUT", "/network-interfaces/eth0", '{"iface_id": "eth0", "host_dev_name": "tap0"}',
      "not supported yet"),
-    ("PUT", "/vsock", '{"guest_cid": 3, "uds_path": "/v"}', "not supported yet"),
+    ("PUT", "/vsock", '{"guest_cid": 2, "uds_path": "/v"}', "guest_cid must be from 3"),
+    ("PUT", "/vsock", '{"guest_cid": 3}', "uds_path"),
     ("PUT", "/balloon", '{"amount_mib": 1, "deflate_on_oom": false}', "not supported yet"),
     ("PUT", "/snapshot/create", '{"snapshot_path": "/s", "mem_file_path": "/m"}',
      "not supported yet"),
@@ -572,3 +573,33 @@ def test_sigterm_before_start_exits_cleanly(api):
     k.alive("Not started")
     assert k.stop() == 0
     assert not os.path.exists(k.sock)
+
+
+def test_vsock_through_the_api(api, guest, tmp_path):
+    """PUT /vsock, GET /vm/config shows it, InstanceStart; both directions echo (test_vsock.py)."""
+    from test_vsock import ECHO_PORT, LISTEN_PORT, Listener, host_echo_client
+    k = api()
+    uds = tmp_path / "v.sock"
+    echo = Listener(f"{uds}_{ECHO_PORT}")
+    try:
+        k.ok("PUT", "/boot-source", json.dumps({
+            "kernel_image_path": guest("pvh"),
+            "boot_args": boot_args("vsock_echo") + f" ktest.vsock_cid=7 ktest.vsock_port="
+                         f"{ECHO_PORT} ktest.vsock_listen={LISTEN_PORT}"}))
+        k.fault("PUT", "/vsock", json.dumps({"guest_cid": 7}), "uds_path")
+        k.ok("PUT", "/vsock", json.dumps({"guest_cid": 7, "uds_path": str(uds),
+                                          "vsock_id": "vsock0"}))
+        status, cfg = k.curl("GET", "/vm/config")
+        assert status == 200 and cfg["vsock"]["guest_cid"] == 7, cfg
+        assert cfg["vsock"]["uds_path"].endswith("/v.sock"), cfg
+        k.ok("PUT", "/actions", {"action_type": "InstanceStart"})
+        k.fault("PUT", "/vsock", json.dumps({"guest_cid": 8, "uds_path": "/w"}), "")
+        deadline = time.monotonic() + 60
+        while "listening port=" not in k.stdout() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        sent, _ = host_echo_client(str(uds), LISTEN_PORT, [5, 5000])
+        assert k.wait(60) == 0, k.describe()
+    finally:
+        echo.close()
+    assert "KTEST vsock_echo PASS" in k.stdout(), k.describe()
+    assert sent == 5005

@@ -21,7 +21,7 @@ from conftest import guest_args
 KILN_EXIT_SECCOMP = 148
 SYS_PTRACE = 101
 # Firecracker x86_64 allow-lists (vmm, api, vcpu): kiln's must be smaller.
-FIRECRACKER_VMM, FIRECRACKER_VCPU = 50, 27
+FIRECRACKER_VMM, FIRECRACKER_API, FIRECRACKER_VCPU = 50, 31, 27
 
 
 def _tool(build_dir, name):
@@ -44,7 +44,9 @@ def test_seccomp_counts_are_below_firecracker(build_dir):
     counts = {k: int(v) for k, v in (l.split() for l in r.stdout.splitlines())}
     assert counts["vcpu"] < FIRECRACKER_VCPU, counts
     assert counts["runtime"] < FIRECRACKER_VMM, counts
-    assert counts["preboot"] < FIRECRACKER_VMM, counts
+    # preboot serves the API *and* builds the VM (vsock binds its socket there): Firecracker
+    # does the first with vmm + api filters and the second with none (SECURITY.md).
+    assert counts["preboot"] < FIRECRACKER_VMM + FIRECRACKER_API, counts
     assert counts["runtime"] < counts["preboot"], counts
     # startup (until the API socket listens, before any untrusted byte) = preboot + set-up rows.
     assert counts["preboot"] < counts["startup"], counts

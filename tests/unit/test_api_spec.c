@@ -364,6 +364,49 @@ static void test_spec_rate_limiter_rules(void **state)
 	spec_free(&s);
 }
 
+static void test_spec_vsock_rules(void **state)
+{
+	char longpath[256];
+	struct vm_spec s, t;
+
+	(void)state;
+	spec_init(&s);
+	EXPECT(spec_put_vsock(&s, b_, err, sizeof(err)),
+	       "{\"guest_cid\": 3, \"uds_path\": \"/v.sock\", \"vsock_id\": \"old\"}", 0, NULL);
+	assert_int_equal(s.vsock.guest_cid, 3);
+	assert_string_equal(s.vsock.uds_path, "/v.sock");
+	EXPECT(spec_put_vsock(&s, b_, err, sizeof(err)),
+	       "{\"guest_cid\": 4294967294, \"uds_path\": \"/w\"}", 0, NULL);
+	assert_string_equal(s.vsock.uds_path, "/w");
+	assert_int_equal(spec_copy(&t, &s), 0);
+	assert_string_equal(t.vsock.uds_path, "/w");
+	assert_ptr_not_equal(t.vsock.uds_path, s.vsock.uds_path);
+	spec_free(&t);
+	EXPECT(spec_put_vsock(&s, b_, err, sizeof(err)), "{\"guest_cid\": 2, \"uds_path\": \"/v\"}",
+	       -EINVAL, "guest_cid must be from 3");
+	EXPECT(spec_put_vsock(&s, b_, err, sizeof(err)),
+	       "{\"guest_cid\": 4294967295, \"uds_path\": \"/v\"}", -EINVAL, "guest_cid");
+	EXPECT(spec_put_vsock(&s, b_, err, sizeof(err)),
+	       "{\"guest_cid\": -3, \"uds_path\": \"/v\"}", -EINVAL, "non-negative integer");
+	EXPECT(spec_put_vsock(&s, b_, err, sizeof(err)), "{\"uds_path\": \"/v\"}", -EINVAL,
+	       "missing required field 'guest_cid'");
+	EXPECT(spec_put_vsock(&s, b_, err, sizeof(err)), "{\"guest_cid\": 3}", -EINVAL,
+	       "missing required field 'uds_path'");
+	EXPECT(spec_put_vsock(&s, b_, err, sizeof(err)), "{\"guest_cid\": 3, \"uds_path\": \"\"}",
+	       -EINVAL, "1 to");
+	EXPECT(spec_put_vsock(&s, b_, err, sizeof(err)),
+	       "{\"guest_cid\": 3, \"uds_path\": \"/v\", \"bogus\": 1}", -EINVAL, "unknown field");
+	memset(longpath, 0, sizeof(longpath));
+	snprintf(longpath, sizeof(longpath), "{\"guest_cid\": 3, \"uds_path\": \"/");
+	memset(longpath + strlen(longpath), 'a', VSOCK_UDS_PATH_MAX);
+	strcat(longpath, "\"}");
+	EXPECT(spec_put_vsock(&s, b_, err, sizeof(err)), longpath, -EINVAL, "at most 96 bytes");
+	/* Refusals left the last good configuration in place. */
+	assert_string_equal(s.vsock.uds_path, "/w");
+	assert_int_equal(s.vsock.guest_cid, 4294967294u);
+	spec_free(&s);
+}
+
 static const char *const full_doc =
     "{\"boot-source\": {\"kernel_image_path\": \"/k\", \"initrd_path\": \"/i\", "
     "\"boot_args\": \"console=ttyS0\"},"
@@ -377,7 +420,8 @@ static const char *const full_doc =
     " \"serial\": {\"serial_out_path\": \"/s\"},"
     " \"logger\": {\"log_path\": \"/l\", \"level\": \"Debug\", \"module\": \"vcpu\"},"
     " \"metrics\": {\"metrics_path\": \"/m\", \"properties\": {\"a\": \"b\"}},"
-    " \"network-interfaces\": [], \"vsock\": null, \"balloon\": null}";
+    " \"network-interfaces\": [], \"vsock\": {\"guest_cid\": 52, \"uds_path\": \"/v.sock\"},"
+    " \"balloon\": null}";
 
 static void test_spec_document_round_trips(void **state)
 {
@@ -394,6 +438,7 @@ static void test_spec_document_round_trips(void **state)
 	assert_int_equal(s.drives[1].rate_limiter.ops.one_time_burst, 50);
 	assert_false(spec_rate_limiter_set(&s.drives[0].rate_limiter));
 	assert_int_equal(s.entropy_rate_limiter.bandwidth.size, 4096);
+	assert_int_equal(s.vsock.guest_cid, 52);
 	out1 = spec_to_json(&s);
 	assert_int_equal(spec_from_json(&t, out1, err, sizeof(err)), 0);
 	out2 = spec_to_json(&t);
@@ -419,7 +464,7 @@ static void test_spec_document_refusals(void **state)
 	       "unknown section 'bogus'");
 	EXPECT(spec_from_json(&s, b_, err, sizeof(err)),
 	       "{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"vsock\": {\"guest_cid\": 3}}",
-	       -ENOTSUP, "vsock");
+	       -EINVAL, "vsock: missing required field 'uds_path'");
 	EXPECT(spec_from_json(&s, b_, err, sizeof(err)),
 	       "{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"drives\": {}}", -EINVAL,
 	       "array");
@@ -462,6 +507,8 @@ static void test_spec_maps_onto_vm_config(void **state)
 	assert_int_equal(drives[1].rate_limiter.ops.refill_time_ms, 500);
 	assert_false(drives[0].rate_limiter.ops.set);
 	assert_int_equal(cfg.rng_rate_limiter.bandwidth.refill_time_ms, 100);
+	assert_int_equal(cfg.vsock.guest_cid, 52);
+	assert_string_equal(cfg.vsock.uds_path, "/v.sock");
 	spec_free(&s);
 }
 
@@ -476,6 +523,7 @@ int main(void)
 	    cmocka_unit_test(test_spec_drive_patch_rules),
 	    cmocka_unit_test(test_spec_rate_limiter_rules),
 	    cmocka_unit_test(test_spec_logger_metrics_entropy_serial),
+	    cmocka_unit_test(test_spec_vsock_rules),
 	    cmocka_unit_test(test_spec_document_round_trips),
 	    cmocka_unit_test(test_spec_document_refusals),
 	    cmocka_unit_test(test_spec_maps_onto_vm_config),

@@ -224,6 +224,45 @@ static void test_cli_id_and_payload_size(void **state)
 }
 
 /* The CLI flags are a thin way to fill the same spec the API and --config-file fill. */
+static void test_cli_vsock(void **state)
+{
+	static const char *const bad[] = {
+	    "",
+	    "3",
+	    ",/p",
+	    "2,/p",
+	    "x,/p",
+	    "4294967295,/p",
+	    "3,",
+	    "12345678901234567,/p",
+	    "3,"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
+	struct cli_opts o;
+	struct vm_spec s;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse(&o, err, "--kernel", "k", "--vsock", "3,/run/v.sock"), 0);
+	assert_int_equal(o.vsock_cid, 3);
+	assert_string_equal(o.vsock_path, "/run/v.sock");
+	assert_int_equal(cli_to_spec(&o, &s), 0);
+	assert_int_equal(s.vsock.guest_cid, 3);
+	assert_string_equal(s.vsock.uds_path, "/run/v.sock");
+	spec_free(&s);
+	/* A comma in the path belongs to the path. */
+	assert_int_equal(parse(&o, err, "--kernel", "k", "--vsock", "4294967294,/a,b"), 0);
+	assert_string_equal(o.vsock_path, "/a,b");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_not_equal(parse(&o, err, "--kernel", "k", "--vsock", bad[i]), 0);
+		assert_non_null(strstr(err, "--vsock"));
+	}
+	assert_int_not_equal(parse(&o, err, "--vsock", "3,/a", "--vsock", "4,/b"), 0);
+	assert_non_null(strstr(err, "twice"));
+	assert_int_not_equal(parse(&o, err, "--api-sock", "/s", "--vsock", "3,/a"), 0);
+	assert_non_null(strstr(err, "without --kernel"));
+}
+
 static void test_cli_builds_the_same_spec(void **state)
 {
 	char *argv[] = {
@@ -256,6 +295,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_cli_defaults),
+	    cmocka_unit_test(test_cli_vsock),
 	    cmocka_unit_test(test_cli_requires_kernel),
 	    cmocka_unit_test(test_cli_rejects_bad_vcpus),
 	    cmocka_unit_test(test_cli_rejects_bad_mem),
