@@ -40,6 +40,7 @@ static const struct ktest ktest_table[] = {
     {"integrity", ktest_integrity, false, NULL},   /* for test_integrity.py */
     {"blkbench", ktest_blkbench, false, NULL},	   /* for bench/blk_bench.py */
     {"vsock_echo", ktest_vsock_echo, false, NULL}, /* needs a host side: test_vsock.py */
+    {"ratelimit", ktest_ratelimit, false, NULL},   /* for test_ratelimit.py */
 };
 
 volatile uint32_t tg_irq_count[TG_NR_VECTORS];

@@ -36,7 +36,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 DEFAULT_TIMEOUT = 30
 GUEST_FILES = {"pvh": "testguest.elf", "linux64": "testguest-linux64.elf"}
 
-JAILED_MODULES = ("test_virtio.py", "test_api.py", "test_vsock.py")
+JAILED_MODULES = ("test_virtio.py", "test_api.py", "test_vsock.py", "test_ratelimit.py")
 JAIL_UID = JAIL_GID = 65534
 
 _KTEST_RESULT = re.compile(r"^KTEST (\S+) (PASS|FAIL)(?: (.*))?$")

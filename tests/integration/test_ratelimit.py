@@ -1,0 +1,229 @@
+# SPDX-License-Identifier: MIT
+"""Rate limiters measured end to end (docs/API.md "Rate limiters").
+
+The test guest's ``ratelimit`` test sends requests one at a time and prints a
+mark line every few; the host stamps each line as it arrives on kiln's stdout
+and computes the rate between marks, skipping the first moments (buckets start
+full). The configured rates are ~10x or more below what the device does
+unthrottled here (blk ~3000 requests/s, rng ~1900 requests/s of 4 KiB), so the
+limiter, not the machine's load, sets the rate: it must be within +-10% of the
+configured one over at least 2 s. Every test runs plain and jailed.
+"""
+import json
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+
+DISK_BYTES = 16 << 20
+MARK = re.compile(r"^KTEST-INFO ratelimit (?:mark|done) n=(\d+) ")
+TOLERANCE = 0.10
+SKIP_S = 0.5  # after a start or a PATCH: the fresh bucket's burst is not the rate
+MIN_SPAN_S = 2.0
+
+
+def bucket(rate_per_s, refill_ms=100):
+    """A bucket refilling @rate_per_s tokens a second, in 100 ms steps."""
+    return {"size": rate_per_s * refill_ms // 1000, "refill_time": refill_ms}
+
+
+class LimitedKiln:
+    """kiln booted from a --config-file with an API socket; stdout lines time-stamped."""
+
+    def __init__(self, kiln, tmp_path, jail, guest, boot, drive_rl=None, rng_rl=None):
+        self.dir, self.jail = tmp_path, jail
+        self.sock = str(tmp_path / "rl.sock")
+        self.metrics = tmp_path / "metrics.json"
+        disk = tmp_path / "disk.img"
+        with open(disk, "wb") as f:
+            f.truncate(DISK_BYTES)
+        drive = {"drive_id": "d0", "path_on_host": str(disk), "is_root_device": False}
+        if drive_rl:
+            drive["rate_limiter"] = drive_rl
+        cfg = {"boot-source": {"kernel_image_path": guest,
+                               "boot_args": "console=ttyS0 ktest=ratelimit ktest.hold=1 " + boot},
+               "drives": [drive],
+               "entropy": {"rate_limiter": rng_rl} if rng_rl else {},
+               "metrics": {"metrics_path": str(self.metrics)}}
+        text = json.dumps(cfg)
+        (tmp_path / "vm.json").write_text(jail.text(text) if jail else text)
+        args = ["--api-sock", self.sock, "--config-file", str(tmp_path / "vm.json")]
+        args = jail.argv(args) if jail else args
+        self.lines = []  # (host monotonic time, line)
+        self.proc = subprocess.Popen([kiln] + args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, cwd=tmp_path)
+        self.err = []
+        self._readers = [threading.Thread(target=self._read_out, daemon=True),
+                         threading.Thread(target=self._read_err, daemon=True)]
+        for t in self._readers:
+            t.start()
+
+    def _read_out(self):
+        for raw in self.proc.stdout:
+            self.lines.append((time.monotonic(), raw.decode(errors="replace").rstrip("\n")))
+
+    def _read_err(self):
+        self.err.extend(self.proc.stderr)
+
+    def describe(self):
+        out = "\n".join(l for _, l in self.lines[-40:])
+        err = b"".join(self.err).decode(errors="replace")[-3000:]
+        return f"--- stdout (tail) ---\n{out}\n--- stderr ---\n{err}"
+
+    def wait_line(self, pred, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for t, line in list(self.lines):
+                if pred(line):
+                    return t, line
+            if self.proc.poll() is not None and not self._readers[0].is_alive():
+                break
+            time.sleep(0.01)
+        raise AssertionError("line never came\n" + self.describe())
+
+    def marks(self):
+        return [(t, int(m.group(1))) for t, l in list(self.lines) if (m := MARK.match(l))]
+
+    def curl(self, method, path, data=None):
+        cmd = ["curl", "-s", "-o", "/dev/stderr", "-w", "%{http_code}", "--max-time", "10",
+               "--unix-socket", self.sock, "-X", method, f"http://localhost{path}"]
+        if data is not None:
+            cmd += ["-H", "Content-Type: application/json", "-d", json.dumps(data)]
+        r = subprocess.run(cmd, capture_output=True, timeout=15)
+        return int(r.stdout or 0), r.stderr.decode(errors="replace")
+
+    def metrics_now(self):
+        status, body = self.curl("PUT", "/actions", {"action_type": "FlushMetrics"})
+        assert status == 204, (status, body)
+        return json.loads(self.metrics.read_text().splitlines()[-1])
+
+    def finish(self):
+        """The guest is done (KTEST DONE, held): stop kiln; its exit status."""
+        self.wait_line(lambda l: l == "KTEST DONE")
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            code = self.proc.wait()
+        for t in self._readers:
+            t.join(timeout=5)
+        return code
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture
+def limited(kiln, tmp_path, kiln_jail, guest):
+    procs = []
+
+    def start(boot, drive_rl=None, rng_rl=None):
+        k = LimitedKiln(kiln, tmp_path, kiln_jail, guest(), boot, drive_rl, rng_rl)
+        procs.append(k)
+        return k
+    yield start
+    for k in procs:
+        k.kill()
+
+
+def measured_rate(marks, t_from, t_to=None):
+    """Requests a second between the first mark at/after @t_from and the last before @t_to."""
+    sel = [(t, n) for t, n in marks if t >= t_from and (t_to is None or t <= t_to)]
+    assert len(sel) >= 2, marks
+    (t0, n0), (t1, n1) = sel[0], sel[-1]
+    return (n1 - n0) / (t1 - t0), t1 - t0
+
+
+def assert_rate(k, what, got, span, want):
+    print(f"{what}: configured {want:.1f}/s, measured {got:.1f}/s over {span:.2f} s")
+    assert span >= MIN_SPAN_S, f"{what}: measured over only {span:.2f} s\n" + k.describe()
+    assert abs(got - want) <= TOLERANCE * want, \
+        f"{what}: {got:.1f}/s, configured {want:.1f}/s\n" + k.describe()
+
+
+def run_steady(k, what, want_per_s, scale=1):
+    """Wait for the run to end; check the steady rate (requests/s * @scale) against @want."""
+    t_begin, _ = k.wait_line(lambda l: l.startswith("KTEST-INFO ratelimit begin"))
+    k.wait_line(lambda l: l.startswith("KTEST ratelimit "))
+    assert any(l == "KTEST ratelimit PASS" for _, l in k.lines), k.describe()
+    got, span = measured_rate(k.marks(), t_begin + SKIP_S)
+    assert_rate(k, what, got * scale, span, want_per_s * scale)
+
+
+def test_blk_ops_limit(limited):
+    """ops: 200 requests/s (4 KiB reads), measured over >= 2 s."""
+    ops = 200
+    k = limited("ktest.rl_bytes=4096 ktest.rl_reqs=600 ktest.rl_mark=10",
+                drive_rl={"ops": bucket(ops)})
+    run_steady(k, "blk ops", ops)
+    m = k.metrics_now()
+    assert m["block"]["d0"]["rate_limiter_throttled_events"] > 0, m
+    assert k.finish() == 0, k.describe()
+
+
+def test_blk_bandwidth_limit(limited):
+    """bandwidth: 4 MB/s of 64 KiB reads (62.5 requests/s), measured over >= 2 s."""
+    bps, req = 4096000, 65536
+    k = limited(f"ktest.rl_bytes={req} ktest.rl_reqs=200 ktest.rl_mark=4",
+                drive_rl={"bandwidth": bucket(bps)})
+    run_steady(k, "blk bandwidth (bytes)", bps / req, scale=req)
+    assert k.finish() == 0, k.describe()
+
+
+def test_rng_bandwidth_limit(limited):
+    """entropy: 400 KB/s of 4 KiB requests (100 requests/s), measured over >= 2 s."""
+    bps, req = 409600, 4096
+    k = limited(f"ktest.rl_rng=1 ktest.rl_bytes={req} ktest.rl_reqs=320 ktest.rl_mark=5",
+                rng_rl={"bandwidth": bucket(bps)})
+    run_steady(k, "rng bandwidth (bytes)", bps / req, scale=req)
+    m = k.metrics_now()
+    assert m["entropy"]["rate_limiter_throttled_events"] > 0, m
+    assert k.finish() == 0, k.describe()
+
+
+def test_patch_changes_the_rate_at_run_time(limited):
+    """200 ops/s, then PATCH /drives to 100 ops/s mid-run: each phase at its rate."""
+    first, second, switch_at = 200, 100, 600
+    k = limited(f"ktest.rl_bytes=4096 ktest.rl_reqs={switch_at + 300} ktest.rl_mark=10",
+                drive_rl={"ops": bucket(first), "bandwidth": bucket(100 << 20)})
+    t_begin, _ = k.wait_line(lambda l: l.startswith("KTEST-INFO ratelimit begin"))
+    k.wait_line(lambda l: (m := MARK.match(l)) is not None and int(m.group(1)) >= switch_at)
+    t_patch = time.monotonic()
+    status, body = k.curl("PATCH", "/drives/d0",
+                          {"drive_id": "d0", "rate_limiter": {"ops": bucket(second)}})
+    assert status == 204, (status, body, k.describe())
+    k.wait_line(lambda l: l.startswith("KTEST ratelimit "))
+    assert any(l == "KTEST ratelimit PASS" for _, l in k.lines), k.describe()
+    marks = k.marks()
+    got, span = measured_rate(marks, t_begin + SKIP_S, t_patch)
+    assert_rate(k, "before PATCH", got, span, first)
+    got, span = measured_rate(marks, t_patch + SKIP_S)
+    assert_rate(k, "after PATCH", got, span, second)
+    # GET /vm/config: the PATCHed ops bucket, the bandwidth bucket as configured.
+    status, body = k.curl("GET", "/vm/config")
+    rl = json.loads(body)["drives"][0]["rate_limiter"]
+    assert rl["ops"]["size"] == bucket(second)["size"], rl
+    assert rl["bandwidth"]["size"] == bucket(100 << 20)["size"], rl
+    assert k.finish() == 0, k.describe()
+
+
+def test_unlimited_is_not_throttled(limited):
+    """No limiter (and a bucket of size 0): the guest runs at the device's own pace."""
+    k = limited("ktest.rl_bytes=4096 ktest.rl_reqs=1500 ktest.rl_mark=50",
+                drive_rl={"ops": {"size": 0, "refill_time": 100}})
+    t_begin, _ = k.wait_line(lambda l: l.startswith("KTEST-INFO ratelimit begin"))
+    k.wait_line(lambda l: l.startswith("KTEST ratelimit "))
+    assert any(l == "KTEST ratelimit PASS" for _, l in k.lines), k.describe()
+    got, span = measured_rate(k.marks(), t_begin)
+    print(f"unlimited: {got:.0f} requests/s over {span:.2f} s")
+    m = k.metrics_now()
+    assert m["block"]["d0"]["rate_limiter_throttled_events"] == 0, m
+    assert m["block"]["d0"]["requests"] >= 1500, m
+    assert k.finish() == 0, k.describe()
