@@ -153,20 +153,21 @@ def test_sigterm_right_after_start(start_kiln, guest):
 
 def test_sigterm_during_vm_build(start_kiln, guest, tmp_path):
     """A 256 MiB (sparse) initrd makes building the VM take ~0.2-0.4 s, so a SIGTERM
-    50 ms after start lands while kiln loads images: kiln must still exit 0 promptly
-    (it owns SIGTERM/SIGINT from the top of main(), not only once the VM runs)."""
+    50 ms after start lands while kiln loads images: kiln must still exit 0 (it owns
+    SIGTERM/SIGINT from the top of main(), not only once the VM runs) and must not go on
+    to run the guest. No wall-clock bound: on a loaded host loading the image alone can
+    take seconds; the guest's own output is what tells whether kiln stopped."""
     initrd = tmp_path / "big.initrd"
     with open(initrd, "wb") as f:
         f.truncate(256 << 20)
     p = start_kiln(guest_args(guest("pvh"), "serial", mem_mib=1024,
                               extra=["--initrd", initrd]))
     time.sleep(0.05)
-    t = time.monotonic()
     p.signal(signal.SIGTERM)
-    run, timed_out = p.finish(timeout=10)
+    run, timed_out = p.finish(timeout=30)
     assert not timed_out, run.describe()
     assert run.returncode == 0, "SIGTERM during start-up\n" + run.describe()
-    assert time.monotonic() - t < 2.0, run.describe()
+    assert "KTEST DONE" not in run.stdout, "the guest ran after SIGTERM\n" + run.describe()
 
 
 def test_stop_and_continue(start_kiln, spin_guest):
