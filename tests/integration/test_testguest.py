@@ -132,7 +132,8 @@ def _stop_with(start_kiln, image, sig, vcpus=1, settle=0.3, extra=()):
 def test_signal_stops_spinning_guest(start_kiln, spin_guest, sig, vcpus):
     run, took = _stop_with(start_kiln, spin_guest, sig, vcpus=vcpus)
     assert run.returncode == 0, run.describe()
-    assert took < 2.0, f"kiln took {took:.2f}s to stop\n" + run.describe()
+    # generous: a missed vCPU kick hangs until the 10 s timeout; a loaded host is slow
+    assert took < 6.0, f"kiln took {took:.2f}s to stop\n" + run.describe()
 
 
 def test_sigterm_right_after_start(start_kiln, guest):
