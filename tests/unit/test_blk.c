@@ -197,6 +197,47 @@ static bool all_equal(const uint8_t *p, uint8_t v, size_t len)
 
 /* ---- requests through the ring ---- */
 
+/*
+ * Rate limiter (docs/VIRTIO.md "Rate limiters"): IN/OUT are charged their
+ * bytes and one op; refused requests nothing; a request the buckets cannot
+ * pay goes back on the ring untouched until the pause ends (here: a run-time
+ * update lifts it).
+ */
+static void test_blk_rate_limiter_pauses_and_update_resumes(void **state)
+{
+	struct rl_config cfg = {.bandwidth = {.set = true, .size = 8192, .refill_time_ms = 100000}};
+	struct rl_config off = {.bandwidth = {.set = true, .size = 0, .refill_time_ms = 0}};
+	struct tdev *t = tdev_new();
+	uint8_t *used = unit_gpa(t->u, USED_GPA);
+
+	(void)state;
+	assert_int_equal(blk_open_limiter(&t->b, &cfg), 0);
+	/* Out of range: answered IOERR at once, not charged. */
+	assert_int_equal(do_rw(t, VIRTIO_BLK_T_IN, DISK_SECTORS, DATA_GPA, 4096), 1);
+	assert_int_equal(status_of(t), VIRTIO_BLK_S_IOERR);
+	assert_int_equal(do_rw(t, VIRTIO_BLK_T_IN, 0, DATA_GPA, 4096), 4097);
+	assert_int_equal(do_rw(t, VIRTIO_BLK_T_OUT, 8, DATA_GPA, 4096), 1);
+	assert_int_equal(t->b.rl.buckets.bandwidth.budget, 0);
+	/* The third waits: no used entry, no status byte, the chain is still available. */
+	put_hdr(t, VIRTIO_BLK_T_IN, 0);
+	submit(t,
+	       (const struct tbuf[]){
+		   {HDR_GPA, 16, false}, {DATA_GPA, 4096, true}, {STATUS_GPA, 1, true}},
+	       3);
+	assert_int_equal(unit_ld16(used + 2), t->used_seen);
+	assert_int_equal(status_of(t), 0xff);
+	assert_int_equal(t->d.vqs[0].last_avail_idx, t->avail_idx - 1);
+	assert_true(ratelimiter_blocked(&t->b.rl));
+	assert_int_equal(t->b.stats.requests, 3);
+	ratelimiter_update(&t->b.rl, &off);
+	vdev_process_queue(&t->d, 0);
+	assert_int_equal(next_used(t), 4097);
+	assert_int_equal(status_of(t), VIRTIO_BLK_S_OK);
+	assert_int_equal(t->b.stats.requests, 4);
+	assert_int_equal(t->b.rl.throttled, 1);
+	tdev_free(t);
+}
+
 static void test_blk_write_then_read_back(void **state)
 {
 	struct tdev *t = tdev_new();
@@ -566,6 +607,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_blk_write_then_read_back),
+	    cmocka_unit_test(test_blk_rate_limiter_pauses_and_update_resumes),
 	    cmocka_unit_test(test_blk_read_spans_many_segments),
 	    cmocka_unit_test(test_blk_flush_succeeds),
 	    cmocka_unit_test(test_blk_get_id_returns_padded_serial),
