@@ -12,10 +12,13 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes \
 	-Wstrict-prototypes -Wvla
 HARDEN := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 CFLAGS ?= -O2 -g
+# libnl-3 route: tap set-up (src/jail/netdev.c).
+NL_CFLAGS := $(shell pkg-config --cflags libnl-route-3.0)
+NL_LIBS := $(shell pkg-config --libs libnl-route-3.0)
 KILN_CFLAGS := -std=gnu11 $(WARN) $(HARDEN) -Isrc -DKILN_VERSION=\"$(KILN_VERSION)\" \
-	-D_GNU_SOURCE -MMD -MP
+	-D_GNU_SOURCE -MMD -MP $(NL_CFLAGS)
 LDFLAGS_HARD := -static-pie -Wl,-z,relro,-z,now,-z,noexecstack
-LDLIBS := -ljansson -luring -lcap -lseccomp -lpthread
+LDLIBS := -ljansson -luring -lcap -lseccomp $(NL_LIBS) -lpthread
 
 SRC_ALL := $(shell find src -name '*.c' | sort)
 SRC_LIB := $(filter-out src/main.c,$(SRC_ALL))
@@ -31,6 +34,7 @@ FUZZ_EXTRA_fuzz_http = $(wildcard src/api/http_parse.c)
 FUZZ_EXTRA_fuzz_vsock = src/devices/virtio/vsock.c src/devices/virtio/vsock_pkt.c
 FUZZ_EXTRA_fuzz_api = $(filter-out src/api/http.c src/api/api_vm.c,$(wildcard src/api/*.c)) \
 	$(wildcard src/vmm/metrics.c) src/vmm/boot_timer.c
+FUZZ_EXTRA_fuzz_net_tx = src/devices/virtio/net_tx.c src/devices/virtio/net.c src/jail/tap.c
 
 OBJ_LIB := $(SRC_LIB:%.c=$(BUILD)/obj/%.o)
 OBJ_MAIN := $(BUILD)/obj/src/main.o
@@ -104,7 +108,7 @@ test: format-check unit integration
 check-asan:
 	$(MAKE) BUILD=build-asan CC=gcc \
 		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-		LDLIBS="-ljansson -luring -lcap -lseccomp -lpthread -fsanitize=address,undefined" unit
+		LDLIBS="-ljansson -luring -lcap -lseccomp $(NL_LIBS) -lpthread -fsanitize=address,undefined" unit
 
 FORMAT_FILES = $(shell find src tests/unit tests/seccomp fuzz kernel/testguest bench -name '*.[ch]' 2>/dev/null)
 format:

@@ -30,6 +30,7 @@ enum {
 	OPT_DRIVE,
 	OPT_RNG,
 	OPT_VSOCK,
+	OPT_NET,
 	OPT_API_SOCK,
 	OPT_CONFIG_FILE,
 	OPT_NO_API,
@@ -64,6 +65,7 @@ static const struct option cli_options[] = {
     {"drive", required_argument, NULL, OPT_DRIVE},
     {"rng", no_argument, NULL, OPT_RNG},
     {"vsock", required_argument, NULL, OPT_VSOCK},
+    {"net", required_argument, NULL, OPT_NET},
     {"api-sock", required_argument, NULL, OPT_API_SOCK},
     {"config-file", required_argument, NULL, OPT_CONFIG_FILE},
     {"no-api", no_argument, NULL, OPT_NO_API},
@@ -217,6 +219,64 @@ static int cli_parse_drive(struct cli_opts *o, const char *arg, char *err, size_
 	return 0;
 }
 
+static int cli_net_option(struct cli_net *n, const char *opt, char *err, size_t len)
+{
+	uint64_t v;
+
+	if (!strncmp(opt, "mac=", 4)) {
+		if (!spec_parse_mac(opt + 4, n->mac) || (n->mac[0] & 1))
+			return cli_fail(
+			    err, len, "--net mac must be a unicast aa:bb:cc:dd:ee:ff, got '%.32s'",
+			    opt + 4);
+		n->has_mac = true;
+	} else if (!strncmp(opt, "mtu=", 4)) {
+		if (parse_u64_strict(opt + 4, &v) || v < NET_MIN_MTU || v > NET_MAX_MTU)
+			return cli_fail(err, len, "--net mtu must be %u to %u, got '%.32s'",
+					NET_MIN_MTU, NET_MAX_MTU, opt + 4);
+		n->mtu = (uint32_t)v;
+	} else if (!strncmp(opt, "id=", 3) && spec_drive_id_valid(opt + 3)) {
+		snprintf(n->id, sizeof(n->id), "%s", opt + 3);
+	} else {
+		return cli_fail(err, len, "--net option '%.64s' unknown (mac=MAC, mtu=N, id=ID)",
+				opt);
+	}
+	return 0;
+}
+
+/* TAP[,mac=MAC][,mtu=N][,id=ID]: a virtio-net device on host tap TAP. */
+static int cli_parse_net(struct cli_opts *o, const char *arg, char *err, size_t len)
+{
+	char buf[256];
+	struct cli_net *n;
+	char *save = NULL, *tok;
+
+	if (o->nr_nets == NETDEV_MAX_TAPS)
+		return cli_fail(err, len, "at most %d --net options", NETDEV_MAX_TAPS);
+	if (strlen(arg) >= sizeof(buf) || arg[0] == ',' || arg[0] == 0)
+		return cli_fail(err, len, "--net needs TAP[,options], got '%.64s'", arg);
+	snprintf(buf, sizeof(buf), "%s", arg);
+	n = &o->nets[o->nr_nets];
+	memset(n, 0, sizeof(*n));
+	tok = strtok_r(buf, ",", &save);
+	if (!netdev_name_valid(tok))
+		return cli_fail(err, len,
+				"--net tap name '%.64s' must be 1 to 15 bytes without '/', ':' or "
+				"spaces",
+				tok);
+	snprintf(n->tap, sizeof(n->tap), "%s", tok);
+	snprintf(n->id, sizeof(n->id), "net%u", o->nr_nets);
+	while ((tok = strtok_r(NULL, ",", &save)))
+		if (cli_net_option(n, tok, err, len))
+			return -EINVAL;
+	for (unsigned int i = 0; i < o->nr_nets; i++)
+		if (!strcmp(o->nets[i].id, n->id) || !strcmp(o->nets[i].tap, n->tap))
+			return cli_fail(err, len, "--net '%s' (id %s) is given twice", n->tap,
+					n->id);
+	o->taps.taps[o->nr_nets] = (struct netdev_tap){n->tap, n->mtu, -1};
+	o->taps.nr_taps = ++o->nr_nets;
+	return 0;
+}
+
 /* --jail and its flags; the checks that need them all are in jail_validate(). */
 static int cli_set_jail(struct jail_opts *j, int opt, const char *arg, char *err, size_t len)
 {
@@ -324,7 +384,7 @@ int cli_parse(int argc, char *const argv[], struct cli_opts *o, char *err, size_
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "", cli_options, NULL)) != -1) {
 		if (opt == OPT_KERNEL || opt == OPT_INITRD || opt == OPT_BOOT_ARGS ||
-		    opt == OPT_SERIAL_OUT || opt == OPT_DRIVE || opt == OPT_RNG ||
+		    opt == OPT_SERIAL_OUT || opt == OPT_DRIVE || opt == OPT_RNG || opt == OPT_NET ||
 		    opt == OPT_VSOCK || opt == OPT_VCPUS || opt == OPT_MEM_MIB)
 			o->vm_flags = true;
 		switch (opt) {
@@ -352,6 +412,10 @@ int cli_parse(int argc, char *const argv[], struct cli_opts *o, char *err, size_
 			break;
 		case OPT_VSOCK:
 			if (cli_parse_vsock(o, optarg, err, err_len))
+				return -EINVAL;
+			break;
+		case OPT_NET:
+			if (cli_parse_net(o, optarg, err, err_len))
 				return -EINVAL;
 			break;
 		case OPT_API_SOCK:
@@ -392,6 +456,7 @@ int cli_parse(int argc, char *const argv[], struct cli_opts *o, char *err, size_
 	if (optind < argc)
 		return cli_fail(err, err_len, "unexpected argument '%s'", argv[optind]);
 	o->jail.id = o->id;
+	o->jail.taps = &o->taps;
 	if (jail_validate(&o->jail, err, err_len))
 		return -EINVAL;
 	return cli_check_modes(o, err, err_len);
@@ -424,6 +489,10 @@ void cli_usage(int fd)
 		"  --vsock CID,PATH    virtio-vsock with guest CID (>= 3); host processes\n"
 		"                      connect to the Unix socket PATH (\"CONNECT <port>\"),\n"
 		"                      guest connections to port P go to PATH_P\n"
+		"  --net TAP[,mac=MAC][,mtu=N][,id=ID]\n"
+		"                      virtio-net on host tap TAP (repeatable); kiln creates\n"
+		"                      TAP (owned by --uid, MTU N, up, moved into --netns)\n"
+		"                      when it is missing and kiln is privileged\n"
 		"\n"
 		"Firecracker-compatible configuration (docs/API.md):\n"
 		"  --api-sock PATH     serve the HTTP API on this Unix socket; without\n"
@@ -491,6 +560,17 @@ int cli_to_spec(const struct cli_opts *o, struct vm_spec *s)
 		d->cache_unsafe = o->drives[i].cache_unsafe;
 		d->direct = o->drives[i].direct;
 		d->io_async = o->drives[i].io_async;
+	}
+	for (unsigned int i = 0; i < o->nr_nets; i++) {
+		struct spec_net *n = &s->nets[i];
+
+		snprintf(n->id, sizeof(n->id), "%s", o->nets[i].id);
+		snprintf(n->host_dev_name, sizeof(n->host_dev_name), "%s", o->nets[i].tap);
+		memcpy(n->mac, o->nets[i].mac, sizeof(n->mac));
+		n->has_mac = o->nets[i].has_mac;
+		n->mtu = o->nets[i].mtu;
+		n->tap_fd = i < o->taps.nr_taps ? o->taps.taps[i].fd : -1;
+		s->nr_nets++;
 	}
 	return 0;
 nomem:

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "jail/jail.h"
+#include "jail/netdev.h"
 
 #define CLI_MAX_MEM_MIB (1ULL << 20) /* 1 TiB: far above any host kiln runs on */
 
@@ -33,6 +34,15 @@ struct cli_drive {
 	bool io_async;	   /* aio=io_uring: io_engine "Async" */
 };
 
+/* --net TAP[,mac=MAC][,mtu=N][,id=ID] */
+struct cli_net {
+	char id[CLI_DRIVE_ID_MAX + 1]; /* iface_id; default "net<N>" */
+	char tap[16];		       /* host_dev_name (IFNAMSIZ) */
+	uint8_t mac[6];
+	bool has_mac;
+	uint32_t mtu; /* 0: not set */
+};
+
 struct cli_opts {
 	enum cli_action action;
 	const char *kernel;
@@ -50,6 +60,11 @@ struct cli_opts {
 	bool rng;
 	uint64_t vsock_cid;	/* --vsock CID,PATH; 0: no vsock device */
 	const char *vsock_path; /* points into argv */
+	struct cli_net nets[NETDEV_MAX_TAPS];
+	unsigned int nr_nets;
+	/* The --net taps, opened (or created) while kiln is still privileged: jail.taps points
+	 * here. */
+	struct netdev_set taps;
 	/* API mode (issue 4). */
 	const char *api_sock;	 /* --api-sock: serve the HTTP API there */
 	const char *config_file; /* --config-file: boot from this JSON document at once */

@@ -24,6 +24,7 @@
 #include "cli.h"
 #include "jail/seccomp.h"
 #include "jail/jail.h"
+#include "jail/netdev.h"
 #include "vmm/evloop.h"
 #include "vmm/log.h"
 #include "vmm/vm.h"
@@ -266,6 +267,12 @@ int main(int argc, char *argv[])
 	}
 	/* Before anything opens a file: every path from here on is inside the jail. */
 	jail_run(&opts.jail);
+	/* Unjailed: the --net taps now, while kiln may still create them (before any filter). */
+	if (!opts.jail.enabled &&
+	    netdev_prepare_all(&opts.taps, 0, 0, NULL, err_msg, sizeof(err_msg))) {
+		fprintf(stderr, "kiln: error: --net: %s\n", err_msg);
+		return KILN_EXIT_BAD_CONFIG;
+	}
 #ifdef KILN_SECCOMP_SELFTEST
 	seccomp_selftest_arm(opts.seccomp_selftest);
 #endif

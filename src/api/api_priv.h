@@ -36,6 +36,9 @@ void api_patch_drive(struct api *a, const char *param, const json_t *body,
 		     struct http_response *resp);
 void api_put_vsock(struct api *a, const char *param, const json_t *body,
 		   struct http_response *resp);
+void api_put_net(struct api *a, const char *param, const json_t *body, struct http_response *resp);
+void api_patch_net(struct api *a, const char *param, const json_t *body,
+		   struct http_response *resp);
 void api_put_entropy(struct api *a, const char *param, const json_t *body,
 		     struct http_response *resp);
 void api_put_serial(struct api *a, const char *param, const json_t *body,

@@ -56,6 +56,28 @@ static int api_vm_open_serial(const char *path, char *err, size_t len)
 	return fd;
 }
 
+/* Per-interface counters (struct net_stats), keyed by iface_id. */
+static json_t *api_vm_net_metrics(const struct api_vm *av)
+{
+	json_t *nets = json_object();
+
+	for (unsigned int i = 0; nets && i < av->vm.nr_nets; i++) {
+		const struct net_stats *s = &av->vm.nets[i].stats;
+
+		json_object_set_new(
+		    nets, av->nets[i].iface_id,
+		    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "rx_frames",
+			      (json_int_t)s->rx_frames, "rx_bytes", (json_int_t)s->rx_bytes,
+			      "rx_dropped", (json_int_t)s->rx_dropped, "rx_ring_full",
+			      (json_int_t)s->rx_ring_full, "rx_errors", (json_int_t)s->rx_errors,
+			      "tx_frames", (json_int_t)s->tx_frames, "tx_bytes",
+			      (json_int_t)s->tx_bytes, "tx_refused", (json_int_t)s->tx_refused,
+			      "tx_errors", (json_int_t)s->tx_errors, "resets",
+			      (json_int_t)s->resets));
+	}
+	return nets;
+}
+
 static int api_vm_start(void *opaque, const struct vm_spec *spec, const struct boot_timer *t0,
 			char *err, size_t len)
 {
@@ -64,6 +86,8 @@ static int api_vm_start(void *opaque, const struct vm_spec *spec, const struct b
 	int ret;
 
 	ret = spec_to_vm_config(spec, &cfg, av->drives, err, len);
+	if (!ret)
+		spec_to_net_configs(spec, &cfg, av->nets);
 	if (!ret)
 		ret = api_vm_check_host_memory(cfg.mem_mib, err, len);
 	if (ret)
@@ -224,6 +248,7 @@ static void api_vm_metrics(void *opaque, json_t *obj)
 			      (json_int_t)av->vm.blks[i].rl.throttled));
 	}
 	json_object_set_new(obj, "block", blocks);
+	json_object_set_new(obj, "net", api_vm_net_metrics(av));
 	if (av->vm.cfg.rng)
 		json_object_set_new(obj, "entropy",
 				    json_pack("{s:I, s:I, s:I, s:I, s:I}", "requests",

@@ -21,6 +21,8 @@ struct api_vm {
 	bool prepared;	      /* vm_prepare() ran: KVM open, VM fd created, nothing built */
 	/* vm.cfg.drives points here; the strings belong to the API's spec. */
 	struct blk_config drives[VM_MAX_DRIVES];
+	/* vm.cfg.nets points here; the strings belong to the API's spec. */
+	struct net_config nets[VM_MAX_NETS];
 	/* Main's hook once the vCPUs run (exit eventfd, stdin); non-zero fails the start. */
 	int (*on_started)(void *ctx);
 	void *ctx;

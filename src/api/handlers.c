@@ -190,6 +190,21 @@ void api_patch_drive(struct api *a, const char *param, const json_t *body,
 	api_reply_result(resp, 0, NULL);
 }
 
+void api_put_net(struct api *a, const char *param, const json_t *body, struct http_response *resp)
+{
+	char err[SPEC_ERR_BYTES];
+
+	api_reply_result(resp, spec_put_net(&a->spec, param, body, err, sizeof(err)), err);
+}
+
+/* Post-boot: only the rate limiters may change (Firecracker's PartialNetworkInterface). */
+void api_patch_net(struct api *a, const char *param, const json_t *body, struct http_response *resp)
+{
+	char err[SPEC_ERR_BYTES];
+
+	api_reply_result(resp, spec_parse_net_patch(&a->spec, param, body, err, sizeof(err)), err);
+}
+
 void api_put_entropy(struct api *a, const char *param, const json_t *body,
 		     struct http_response *resp)
 {

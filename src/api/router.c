@@ -37,6 +37,8 @@ static const struct api_route api_routes[] = {
     {HTTP_PUT, "/machine-config", false, true, API_PRE_BOOT, api_put_machine},
     {HTTP_PATCH, "/machine-config", false, true, API_PRE_BOOT, api_patch_machine},
     {HTTP_PUT, "/metrics", false, true, API_ANY, api_put_metrics},
+    {HTTP_PUT, "/network-interfaces/", true, true, API_PRE_BOOT, api_put_net},
+    {HTTP_PATCH, "/network-interfaces/", true, true, API_POST_BOOT, api_patch_net},
     {HTTP_PUT, "/entropy", false, true, API_PRE_BOOT, api_put_entropy},
     {HTTP_PUT, "/serial", false, true, API_PRE_BOOT, api_put_serial},
     {HTTP_PUT, "/vsock", false, true, API_PRE_BOOT, api_put_vsock},
@@ -51,8 +53,7 @@ _Static_assert(API_ROUTES <= API_NR_ROUTES, "grow API_NR_ROUTES");
 
 /* Paths of features later issues add: a clear 400 instead of "unknown path". */
 static const char *const api_later[] = {
-    "/network-interfaces", "/balloon", "/snapshot", "/vm", "/mmds",
-    "/cpu-config",	   "/hotplug", "/pmem",
+    "/balloon", "/snapshot", "/vm", "/mmds", "/cpu-config", "/hotplug", "/pmem",
 };
 
 static const char *api_method_name(enum http_method m)

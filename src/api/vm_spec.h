@@ -65,6 +65,18 @@ struct spec_drive {
 	struct rl_config rate_limiter;
 };
 
+#define SPEC_MAX_NETS	  VM_MAX_NETS
+#define SPEC_IFNAME_BYTES 16 /* IFNAMSIZ: 15 bytes and the NUL */
+
+struct spec_net {
+	char id[SPEC_ID_MAX + 1];	       /* iface_id, [A-Za-z0-9_]{1,64} */
+	char host_dev_name[SPEC_IFNAME_BYTES]; /* the tap */
+	uint8_t mac[NET_MAC_BYTES];
+	bool has_mac; /* guest_mac given */
+	uint32_t mtu; /* 0: not given; else 68..65535 */
+	int tap_fd;   /* CLI --net only: opened before privileges went; -1 otherwise */
+};
+
 struct spec_logger {
 	bool set;
 	char *log_path; /* owned; NULL: keep the current sink (stderr) */
@@ -96,6 +108,8 @@ struct vm_spec {
 	bool entropy;
 	struct rl_config entropy_rate_limiter;
 	struct spec_vsock vsock;
+	struct spec_net nets[SPEC_MAX_NETS];
+	unsigned int nr_nets;
 	char *serial_out_path; /* owned; NULL: stdout */
 	struct spec_logger logger;
 	struct spec_metrics metrics;
@@ -127,6 +141,12 @@ int spec_put_drive(struct vm_spec *s, const char *path_id, const json_t *body, c
  */
 int spec_parse_drive_patch(const struct vm_spec *s, const char *path_id, const json_t *body,
 			   char **new_path, struct rl_config *rl, char *err, size_t len);
+int spec_put_net(struct vm_spec *s, const char *path_id, const json_t *body, char *err, size_t len);
+/* PATCH /network-interfaces/{id}: only rate limiters may change, and they are not wired yet. */
+int spec_parse_net_patch(const struct vm_spec *s, const char *path_id, const json_t *body,
+			 char *err, size_t len);
+/* "aa:bb:cc:dd:ee:ff" (hex, either case) into @mac; false if malformed. */
+bool spec_parse_mac(const char *str, uint8_t mac[NET_MAC_BYTES]);
 int spec_put_entropy(struct vm_spec *s, const json_t *body, char *err, size_t len);
 /*
  * A RateLimiter object (absent or null: nothing set) for @what ("drive",
@@ -157,5 +177,7 @@ json_t *spec_machine_to_json(const struct spec_machine *m);
  */
 int spec_to_vm_config(const struct vm_spec *s, struct vm_config *cfg, struct blk_config *drives,
 		      char *err, size_t len);
+/* After spec_to_vm_config: the network interfaces into @nets (SPEC_MAX_NETS entries). */
+void spec_to_net_configs(const struct vm_spec *s, struct vm_config *cfg, struct net_config *nets);
 
 #endif

@@ -12,11 +12,12 @@
 
 /* Sections kiln does not implement yet: accepted only empty (null, [] or {}). */
 static const char *const spec_doc_later[] = {
-    "network-interfaces", "balloon", "mmds-config", "cpu-config", "memory-hotplug", "pmem",
+    "balloon", "mmds-config", "cpu-config", "memory-hotplug", "pmem",
 };
 
 static const char *const spec_doc_known[] = {
-    "boot-source", "machine-config", "drives", "entropy", "serial", "logger", "metrics", "vsock",
+    "boot-source", "machine-config",	 "drives", "entropy", "serial", "logger", "metrics",
+    "vsock",	   "network-interfaces",
 };
 
 static bool spec_doc_empty(const json_t *v)
@@ -103,6 +104,39 @@ static int spec_doc_drives(struct vm_spec *s, const json_t *arr, char *err, size
 	return 0;
 }
 
+static int spec_doc_nets(struct vm_spec *s, const json_t *arr, char *err, size_t len)
+{
+	char where[48];
+	size_t i;
+	json_t *n;
+
+	if (!json_is_array(arr)) {
+		snprintf(err, len, "'network-interfaces' must be a JSON array");
+		return -EINVAL;
+	}
+	json_array_foreach(arr, i, n)
+	{
+		json_t *id = json_object_get(n, "iface_id");
+		int ret;
+
+		snprintf(where, sizeof(where), "network-interfaces[%zu]", i);
+		if (!json_is_object(n) || !json_is_string(id)) {
+			snprintf(err, len, "%s: must be an object with a string iface_id", where);
+			return -EINVAL;
+		}
+		for (unsigned int k = 0; k < s->nr_nets; k++)
+			if (!strcmp(s->nets[k].id, json_string_value(id))) {
+				snprintf(err, len, "%s: iface_id '%s' is used twice", where,
+					 s->nets[k].id);
+				return -EINVAL;
+			}
+		ret = spec_put_net(s, json_string_value(id), n, err, len);
+		if (ret)
+			return spec_doc_section(ret, where, err, len);
+	}
+	return 0;
+}
+
 int spec_from_json(struct vm_spec *out, const json_t *doc, char *err, size_t len)
 {
 	struct vm_spec s;
@@ -123,6 +157,8 @@ int spec_from_json(struct vm_spec *out, const json_t *doc, char *err, size_t len
 				       err, len);
 	if (!ret && (v = json_object_get(doc, "drives")) && !json_is_null(v))
 		ret = spec_doc_drives(&s, v, err, len);
+	if (!ret && (v = json_object_get(doc, "network-interfaces")) && !json_is_null(v))
+		ret = spec_doc_nets(&s, v, err, len);
 	if (!ret && (v = json_object_get(doc, "entropy")) && !json_is_null(v))
 		ret = spec_doc_section(spec_put_entropy(&s, v, err, len), "entropy", err, len);
 	if (!ret && (v = json_object_get(doc, "vsock")) && !json_is_null(v))
@@ -184,6 +220,21 @@ static json_t *spec_doc_entropy(const struct vm_spec *s)
 	return o;
 }
 
+static json_t *spec_doc_net(const struct spec_net *n)
+{
+	json_t *o = json_pack("{s:s, s:s}", "iface_id", n->id, "host_dev_name", n->host_dev_name);
+	char mac[3 * NET_MAC_BYTES];
+
+	if (o && n->has_mac) {
+		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", n->mac[0], n->mac[1],
+			 n->mac[2], n->mac[3], n->mac[4], n->mac[5]);
+		json_object_set_new(o, "guest_mac", json_string(mac));
+	}
+	if (o && n->mtu)
+		json_object_set_new(o, "mtu", json_integer(n->mtu));
+	return o;
+}
+
 static json_t *spec_doc_logger(const struct spec_logger *l)
 {
 	json_t *o;
@@ -218,18 +269,22 @@ static json_t *spec_doc_metrics(const struct spec_metrics *m)
 
 json_t *spec_to_json(const struct vm_spec *s)
 {
-	json_t *doc = json_object(), *drives = json_array();
+	json_t *doc = json_object(), *drives = json_array(), *nets = json_array();
 
-	if (!doc || !drives) {
+	if (!doc || !drives || !nets) {
 		json_decref(doc);
 		json_decref(drives);
+		json_decref(nets);
 		return NULL;
 	}
+	for (unsigned int i = 0; i < s->nr_nets; i++)
+		json_array_append_new(nets, spec_doc_net(&s->nets[i]));
 	for (unsigned int i = 0; i < s->nr_drives; i++)
 		json_array_append_new(drives, spec_doc_drive(&s->drives[i]));
 	json_object_set_new(doc, "boot-source", spec_doc_boot(&s->boot));
 	json_object_set_new(doc, "machine-config", spec_machine_to_json(&s->machine));
 	json_object_set_new(doc, "drives", drives);
+	json_object_set_new(doc, "network-interfaces", nets);
 	json_object_set_new(doc, "entropy", spec_doc_entropy(s));
 	json_object_set_new(doc, "serial",
 			    s->serial_out_path
@@ -279,4 +334,22 @@ int spec_to_vm_config(const struct vm_spec *s, struct vm_config *cfg, struct blk
 		    .rate_limiter = s->drives[i].rate_limiter,
 		};
 	return 0;
+}
+
+void spec_to_net_configs(const struct vm_spec *s, struct vm_config *cfg, struct net_config *nets)
+{
+	cfg->nets = nets;
+	cfg->nr_nets = s->nr_nets;
+	for (unsigned int i = 0; i < s->nr_nets; i++) {
+		const struct spec_net *n = &s->nets[i];
+
+		nets[i] = (struct net_config){
+		    .iface_id = n->id,
+		    .host_dev_name = n->host_dev_name,
+		    .has_mac = n->has_mac,
+		    .mtu = n->mtu,
+		    .tap_fd = n->tap_fd,
+		};
+		memcpy(nets[i].mac, n->mac, NET_MAC_BYTES);
+	}
 }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "jail/jail_priv.h"
+#include "jail/netdev.h"
 
 extern char **environ;
 
@@ -150,6 +151,15 @@ static int jail_step_no_new_privs(struct jail_ctx *c)
 	return 0;
 }
 
+/* --net taps: opened, or created and moved into --netns, with CAP_NET_ADMIN still held. */
+static int jail_step_net_devices(struct jail_ctx *c)
+{
+	if (!c->o->taps)
+		return 0;
+	return netdev_prepare_all(c->o->taps, c->o->uid, c->o->gid, c->o->netns, c->detail,
+				  sizeof(c->detail));
+}
+
 /* The table. SECURITY.md "Jail steps" repeats it; keep them in step. */
 static const struct jail_step jail_steps[] = {
     {"validate", jail_step_validate,
@@ -166,6 +176,9 @@ static const struct jail_step jail_steps[] = {
      "read the host's major:minor of /dev/kvm, net/tun, urandom, null while /dev is visible"},
     {"cgroup", jail_cgroup_enter,
      "CPU, memory and pids limits apply before the VM allocates anything"},
+    {"net-devices", jail_step_net_devices,
+     "--net taps: open, or create (owned by the jail user, MTU, up, moved into --netns) "
+     "while CAP_NET_ADMIN is held and the host's network namespace is still ours"},
     {"namespaces", jail_ns_unshare,
      "private mount, IPC, UTS and network views: nothing the host shares leaks in; not "
      "root: a user namespace mapping --uid/--gid to the caller; --new-pid-ns: a PID "

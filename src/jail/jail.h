@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct netdev_set;
+
 #define JAIL_ID_MAX		 64
 #define JAIL_MAX_CGROUPS	 16
 #define JAIL_CGROUP_FILE_MAX	 64
@@ -40,6 +42,8 @@ struct jail_opts {
 	uint64_t rlimit_nofile, rlimit_fsize; /* --resource-limit no-file=N|fsize=N */
 	bool rlimit_nofile_set, rlimit_fsize_set;
 	bool any_flag; /* a jail flag was given (refused without --jail) */
+	/* --net taps to open or create before the namespaces (owned by cli_opts); may be NULL. */
+	struct netdev_set *taps;
 };
 
 /* Pure validation (jail_args.c): 0 or -EINVAL with a one-line reason in @err. */

@@ -8,6 +8,7 @@
  * the event loop (devices, API, signals), PATCH /drives, PUT /logger and /metrics, and the exit
  * path. Found with `strace -f` over the integration suite plus a reading of the error paths.
  */
+#include <linux/if_tun.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -62,6 +63,9 @@
 	    {"flock", {}, 0, "a drive is locked (shared or exclusive) when opened"},               \
 	    {"ioctl", {SECCOMP_EQ(1, BLKGETSIZE64)}, 0, "size of a block-device drive"},           \
 	    POLICY_IOCTL(KVM_IRQ_LINE, "serial/i8042 interrupts raised from the main loop"),       \
+	    POLICY_IOCTL(TUNSETOFFLOAD,                                                            \
+			 "virtio-net: the driver's negotiated receive offloads at DRIVER_OK, "     \
+			 "none at reset"),                                                         \
 	    {"preadv", {}, 0, "virtio-blk reads (sync engine)"},                                   \
 	    {"pwritev", {}, 0, "virtio-blk writes (sync engine)"},                                 \
 	    {"fdatasync", {}, 0, "virtio-blk FLUSH"},                                              \
@@ -135,6 +139,8 @@ static const struct seccomp_rule policy_preboot_rules[] = {
     POLICY_IOCTL(KVM_GET_SREGS, "vcpu_set_boot_regs"),
     POLICY_IOCTL(KVM_SET_SREGS, "vcpu_set_boot_regs"),
     POLICY_IOCTL(KVM_SET_REGS, "vcpu_set_boot_regs"),
+    POLICY_IOCTL(TUNSETIFF, "virtio-net: attach an existing tap named by the API/config file"),
+    POLICY_IOCTL(TUNSETVNETHDRSZ, "virtio-net: the tap's 12-byte virtio 1.x header"),
     {"timerfd_create",
      {SECCOMP_EQ(0, CLOCK_MONOTONIC), SECCOMP_EQ(1, TFD_CLOEXEC | TFD_NONBLOCK)},
      0,

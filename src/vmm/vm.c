@@ -163,7 +163,29 @@ static int vm_add_vsock(struct vm *vm, const struct vsock_config *cfg)
 	return 0;
 }
 
-/* Open every drive, the rng and vsock, and give each a virtio-mmio slot, in order. */
+/* Open (or take the pre-opened fd of) every tap; one virtio-net slot each. */
+static int vm_add_net_devices(struct vm *vm)
+{
+	const struct vm_config *cfg = &vm->cfg;
+	char why[256];
+
+	if (cfg->nr_nets > VM_MAX_NETS)
+		return vm_fail(vm, -E2BIG, "at most %d network interfaces", VM_MAX_NETS);
+	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
+		struct net_dev *n = &vm->nets[i];
+		int err = net_open(n, &cfg->nets[i], why, sizeof(why));
+
+		if (err)
+			return vm_fail(vm, err, "network interface %s: %s", cfg->nets[i].iface_id,
+				       why);
+		vm->nr_nets++;
+		if (!vm_virtio_add(&vm->virtio, &net_virtio_ops, n, net_features(n), &vm->gm))
+			return vm_fail(vm, -ENOSPC, "too many virtio devices");
+	}
+	return 0;
+}
+
+/* Open every drive, the rng, vsock and the taps; a virtio-mmio slot each, in order. */
 static int vm_add_virtio_devices(struct vm *vm)
 {
 	const struct vm_config *cfg = &vm->cfg;
@@ -197,9 +219,12 @@ static int vm_add_virtio_devices(struct vm *vm)
 		if (!d)
 			return vm_fail(vm, -ENOSPC, "too many virtio devices");
 	}
-	if (cfg->vsock.uds_path)
-		return vm_add_vsock(vm, &cfg->vsock);
-	return 0;
+	if (cfg->vsock.uds_path) {
+		err = vm_add_vsock(vm, &cfg->vsock);
+		if (err)
+			return err;
+	}
+	return vm_add_net_devices(vm);
 }
 
 /* Boot args, then one virtio_mmio.device= per device, then root= if asked. */
@@ -458,6 +483,9 @@ void vm_destroy(struct vm *vm)
 		blk_close(&vm->blks[i]);
 	vm->nr_blks = 0;
 	rng_close(&vm->rng);
+	for (unsigned int i = 0; i < vm->nr_nets; i++)
+		net_close(&vm->nets[i]);
+	vm->nr_nets = 0;
 	if (vm->devices_ready) {
 		serial_destroy(&vm->serial);
 		i8042_destroy(&vm->i8042);

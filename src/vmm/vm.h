@@ -19,6 +19,7 @@
 #include "vmm/vcpu.h"
 #include "vmm/vm_virtio.h"
 #include "devices/virtio/blk.h"
+#include "devices/virtio/net.h"
 #include "devices/virtio/rng.h"
 #include "devices/virtio/vsock.h"
 
@@ -46,7 +47,11 @@ struct vm_config {
 	bool rng;
 	struct rl_config rng_rate_limiter; /* entropy rate_limiter */
 	struct vsock_config vsock;	   /* uds_path NULL: no vsock device */
+	const struct net_config *nets;	   /* nr_nets entries, after the drives and the rng */
+	unsigned int nr_nets;
 };
+
+#define VM_MAX_NETS 8
 
 #define VM_MAX_DRIVES 16
 
@@ -64,6 +69,8 @@ struct vm {
 	unsigned int nr_blks; /* opened drives */
 	struct rng_dev rng;
 	struct vsock_dev *vsock; /* owned (calloc: ~6 KiB); NULL without a vsock device */
+	struct net_dev nets[VM_MAX_NETS];
+	unsigned int nr_nets; /* opened taps */
 	struct vm_virtio virtio;
 	char cmdline[CMDLINE_MAX_BYTES]; /* boot args + device announcements */
 	struct vcpu vcpus[KILN_MAX_VCPUS];

@@ -166,7 +166,8 @@ int vm_virtio_watch(struct vm_virtio *vv, struct evloop *loop)
 		if (fd >= 0) {
 
 			s->events = (struct evloop_handler){fd, vm_virtio_on_events, s};
-			err = evloop_add(loop, &s->events, EPOLLIN);
+			err = evloop_add(loop, &s->events,
+					 EPOLLIN | (s->dev.ops->event_fd_edge ? EPOLLET : 0));
 			if (err)
 				return err;
 		}

@@ -419,8 +419,14 @@ JSON_FAULTS = [
     ("PUT", "/metrics", "{}", "metrics_path"),
     ("PUT", "/actions", '{"action_type": "Explode"}', "action_type"),
     ("PUT", "/actions", '{"action_type": "FlushMetrics"}', "metrics"),
-    ("PUT", "/network-interfaces/eth0", '{"iface_id": "eth0", "host_dev_name": "tap0"}',
-     "not supported yet"),
+    ("PUT", "/network-interfaces/eth0", '{"iface_id": "eth0", "host_dev_name": "tap0", '
+     '"rx_rate_limiter": {"bandwidth": {"size": 1, "refill_time": 1}}}', "not supported yet"),
+    ("PUT", "/network-interfaces/eth0", '{"iface_id": "eth0", "host_dev_name": "a/b"}',
+     "host_dev_name"),
+    ("PUT", "/network-interfaces/eth0", '{"iface_id": "eth0", "host_dev_name": "t0", '
+     '"mtu": 67}', "mtu"),
+    ("PUT", "/network-interfaces/eth0", '{"iface_id": "eth0", "host_dev_name": "t0", '
+     '"guest_mac": "01:02:03:04:05:06"}', "multicast"),
     ("PUT", "/vsock", '{"guest_cid": 2, "uds_path": "/v"}', "guest_cid must be from 3"),
     ("PUT", "/vsock", '{"guest_cid": 3}', "uds_path"),
     ("PUT", "/balloon", '{"amount_mib": 1, "deflate_on_oom": false}', "not supported yet"),

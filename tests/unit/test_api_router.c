@@ -168,7 +168,7 @@ static void test_api_unknown_paths_and_methods_are_400(void **state)
 	assert_int_equal(req(f, HTTP_GET, "/actions", NULL), 400);
 	fault_has(f, "not allowed");
 	assert_int_equal(req(f, HTTP_PUT, "/network-interfaces/eth0", "{}"), 400);
-	fault_has(f, "not supported yet");
+	fault_has(f, "iface_id");
 	assert_int_equal(req(f, HTTP_PUT, "/vsock", "{}"), 400);
 	fault_has(f, "missing required field");
 	assert_int_equal(req(f, HTTP_PATCH, "/vm", "{\"state\": \"Paused\"}"), 400);

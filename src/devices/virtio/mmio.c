@@ -416,6 +416,12 @@ void vdev_notify_used(struct vdev *d, unsigned int q)
 	vdev_kick(d->irqfd);
 }
 
+void vdev_kick_queue(struct vdev *d, unsigned int q)
+{
+	if (q < vdev_num_queues(d))
+		vdev_kick(d->queue_evt[q]);
+}
+
 void vdev_set_needs_reset(struct vdev *d)
 {
 	d->status |= VIRTIO_STATUS_NEEDS_RESET;
@@ -444,7 +450,7 @@ enum vq_err vdev_drain_queue(struct vdev *d, unsigned int q, struct vq_chain *sc
 		uint32_t len;
 
 		if (budget-- == 0) {
-			vdev_kick(d->queue_evt[q]);
+			vdev_kick_queue(d, q);
 			break;
 		}
 		err = vq_pop(vq, scratch);
@@ -460,7 +466,7 @@ enum vq_err vdev_drain_queue(struct vdev *d, unsigned int q, struct vq_chain *sc
 		}
 		len = fn(d, scratch, &reset);
 		if (len == VDEV_USED_RETRY && !reset) {
-			vq_unpop(vq); /* docs/VIRTIO.md: a paused device takes it again later */
+			vq_unpop(vq, 1); /* docs/VIRTIO.md: a paused device takes it again later */
 			break;
 		}
 		if (len == VDEV_USED_DEFERRED && !reset)

@@ -313,10 +313,12 @@ enum vq_err vq_pop(struct virtqueue *vq, struct vq_chain *chain)
 	return VQ_OK;
 }
 
-void vq_unpop(struct virtqueue *vq)
+void vq_unpop(struct virtqueue *vq, uint16_t n)
 {
-	vq->last_avail_idx--;
-	/* §2.7.10: the driver need not notify for it again; the device comes back itself. */
+	if (!n || !vq->ready)
+		return;
+	vq->last_avail_idx = (uint16_t)(vq->last_avail_idx - n);
+	/* §2.7.10: the driver notifies again once it adds past what we will read next. */
 	vq_publish_avail_event(vq);
 }
 

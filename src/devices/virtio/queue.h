@@ -103,10 +103,10 @@ void vq_reset(struct virtqueue *vq);
 enum vq_err vq_pop(struct virtqueue *vq, struct vq_chain *chain);
 
 /*
- * Give back the chain the last vq_pop() returned (VQ_OK): the next pop walks
- * it again from guest memory. For a device that may not serve it yet.
+ * Give back the last @n chains popped and not pushed (a device that found it
+ * cannot finish with them yet): they are popped again, unchanged, next time.
  */
-void vq_unpop(struct virtqueue *vq);
+void vq_unpop(struct virtqueue *vq, uint16_t n);
 
 /* Put @head on the used ring with @len bytes written (release ordering). */
 void vq_push(struct virtqueue *vq, uint16_t head, uint32_t len);

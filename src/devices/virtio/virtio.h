@@ -63,6 +63,8 @@ struct virtio_dev_ops {
 	 * and the handler it runs then (main thread, device lock held).
 	 */
 	int (*event_fd)(struct vdev *d);
+	/* event_fd is watched edge-triggered: the device reads it until EAGAIN (a tap). */
+	bool event_fd_edge;
 	void (*process_events)(struct vdev *d);
 	/*
 	 * Optional, for devices with rate limiters: timer @i's fd (or -1), and
@@ -130,6 +132,8 @@ enum vq_err vdev_drain_queue(struct vdev *d, unsigned int q, struct vq_chain *sc
 
 /* The device writes @q's used ring; raise the interrupt if the driver wants one. */
 void vdev_notify_used(struct vdev *d, unsigned int q);
+/* Make the main loop run a pass over queue @q again soon (its notify eventfd). */
+void vdev_kick_queue(struct vdev *d, unsigned int q);
 /* Put the device in DEVICE_NEEDS_RESET and tell the driver (config interrupt). */
 void vdev_set_needs_reset(struct vdev *d);
 bool vdev_has_feature(const struct vdev *d, unsigned int bit);
