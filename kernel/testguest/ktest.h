@@ -51,6 +51,12 @@ void ktest_vsock_echo(const struct tg_boot *b, struct ktest_verdict *v);
 /* "vsock_hostile" runs every hostile_vsock_* case (test_vsock.c); true if @name matched. */
 bool ktest_vsock_hostile(const struct tg_boot *b, const char *name, size_t len);
 void ktest_ratelimit(const struct tg_boot *b, struct ktest_verdict *v);
+/* virtio-net (test_net.c): need a host responder on the tap, so never in `all`. */
+void ktest_net_echo(const struct tg_boot *b, struct ktest_verdict *v);
+void ktest_hostile_net_tx_oversized(const struct tg_boot *b, struct ktest_verdict *v);
+void ktest_hostile_net_tx_bogus_hdr(const struct tg_boot *b, struct ktest_verdict *v);
+void ktest_hostile_net_tx_writable(const struct tg_boot *b, struct ktest_verdict *v);
+void ktest_hostile_net_rx_tiny(const struct tg_boot *b, struct ktest_verdict *v);
 
 /* virtio device choice (test_virtio.c): which device each test uses. */
 struct vio_dev;

@@ -41,6 +41,12 @@ static const struct ktest ktest_table[] = {
     {"blkbench", ktest_blkbench, false, NULL},	   /* for bench/blk_bench.py */
     {"vsock_echo", ktest_vsock_echo, false, NULL}, /* needs a host side: test_vsock.py */
     {"ratelimit", ktest_ratelimit, false, NULL},   /* for test_ratelimit.py */
+    /* virtio-net: a host responder echoes (tests/integration/test_net.py). */
+    {"net_echo", ktest_net_echo, false, NULL},
+    {"hostile_net_tx_oversized", ktest_hostile_net_tx_oversized, false, NULL},
+    {"hostile_net_tx_bogus_hdr", ktest_hostile_net_tx_bogus_hdr, false, NULL},
+    {"hostile_net_tx_writable", ktest_hostile_net_tx_writable, false, NULL},
+    {"hostile_net_rx_tiny", ktest_hostile_net_rx_tiny, false, NULL},
 };
 
 volatile uint32_t tg_irq_count[TG_NR_VECTORS];

@@ -384,15 +384,18 @@ static int spec_find_drive(const struct vm_spec *s, const char *id)
 	return -1;
 }
 
-static int spec_check_ids(const char *path_id, const json_t *body, char *err, size_t len)
+/* @key ("drive_id", "iface_id") in the body: valid, and the same as the path's. */
+static int spec_check_ids(const char *key, const char *path_id, const json_t *body, char *err,
+			  size_t len)
 {
-	const char *id = json_string_value(json_object_get(body, "drive_id"));
+	const char *id = json_string_value(json_object_get(body, key));
 
 	if (!spec_drive_id_valid(path_id))
-		return spec_fail(err, len, -EINVAL, "drive id must match [A-Za-z0-9_]{1,64}");
+		return spec_fail(err, len, -EINVAL, "%s must match [A-Za-z0-9_]{1,64}",
+				 strcmp(key, "drive_id") ? key : "drive id");
 	if (strcmp(id, path_id))
 		return spec_fail(err, len, -EINVAL,
-				 "drive_id '%.64s' in the body differs from '%s' in the path", id,
+				 "%s '%.64s' in the body differs from '%s' in the path", key, id,
 				 path_id);
 	return 0;
 }
@@ -410,7 +413,7 @@ int spec_put_drive(struct vm_spec *s, const char *path_id, const json_t *body, c
 				"drive: vhost-user ('socket') is not "
 				"supported yet");
 	if (!ret)
-		ret = spec_check_ids(path_id, body, err, len);
+		ret = spec_check_ids("drive_id", path_id, body, err, len);
 	if (!ret)
 		ret = spec_not_yet(body, "partuuid", "drive", err, len);
 	if (ret)
@@ -474,7 +477,7 @@ int spec_parse_drive_patch(const struct vm_spec *s, const char *path_id, const j
 	memset(rl, 0, sizeof(*rl));
 	ret = spec_check_object(body, "drive", spec_drive_patch_fields, 3, err, len);
 	if (!ret)
-		ret = spec_check_ids(path_id, body, err, len);
+		ret = spec_check_ids("drive_id", path_id, body, err, len);
 	if (!ret)
 		ret = spec_parse_rate_limiter(spec_get(body, "rate_limiter"), "drive update", rl,
 					      err, len);
@@ -526,19 +529,6 @@ static int spec_find_net(const struct vm_spec *s, const char *id)
 	return -1;
 }
 
-static int spec_check_net_id(const char *path_id, const json_t *body, char *err, size_t len)
-{
-	const char *id = json_string_value(json_object_get(body, "iface_id"));
-
-	if (!spec_drive_id_valid(path_id))
-		return spec_fail(err, len, -EINVAL, "iface_id must match [A-Za-z0-9_]{1,64}");
-	if (strcmp(id, path_id))
-		return spec_fail(err, len, -EINVAL,
-				 "iface_id '%.64s' in the body differs from '%s' in the path", id,
-				 path_id);
-	return 0;
-}
-
 /* The rate limiters parse and apply with the rl work (issue 6); refused until then. */
 static int spec_net_limiters_not_yet(const json_t *body, const char *what, char *err, size_t len)
 {
@@ -587,7 +577,7 @@ int spec_put_net(struct vm_spec *s, const char *path_id, const json_t *body, cha
 
 	ret = spec_check_object(body, "network interface", spec_net_fields, 6, err, len);
 	if (!ret)
-		ret = spec_check_net_id(path_id, body, err, len);
+		ret = spec_check_ids("iface_id", path_id, body, err, len);
 	if (!ret)
 		ret = spec_net_limiters_not_yet(body, "network interface", err, len);
 	if (ret)
@@ -632,7 +622,7 @@ int spec_parse_net_patch(const struct vm_spec *s, const char *path_id, const jso
 	    spec_check_object(body, "network interface update", spec_net_patch_fields, 3, err, len);
 
 	if (!ret)
-		ret = spec_check_net_id(path_id, body, err, len);
+		ret = spec_check_ids("iface_id", path_id, body, err, len);
 	if (!ret && spec_find_net(s, path_id) < 0)
 		ret = spec_fail(err, len, -EINVAL, "no network interface with id '%s'", path_id);
 	if (!ret)

@@ -71,66 +71,70 @@ static int spec_doc_section(int ret, const char *where, char *err, size_t len)
 	return ret;
 }
 
-static int spec_doc_drives(struct vm_spec *s, const json_t *arr, char *err, size_t len)
+/* One array section's entry: its id (the key @idkey) and how to add it. */
+struct spec_doc_list {
+	const char *section; /* "drives" */
+	const char *idkey;   /* "drive_id" */
+	int (*put)(struct vm_spec *s, const char *id, const json_t *body, char *err, size_t len);
+	const char *(*id_at)(const struct vm_spec *s, unsigned int i);
+	unsigned int (*count)(const struct vm_spec *s);
+};
+
+static const char *spec_doc_drive_id(const struct vm_spec *s, unsigned int i)
 {
-	char where[32];
+	return s->drives[i].id;
+}
+
+static unsigned int spec_doc_nr_drives(const struct vm_spec *s)
+{
+	return s->nr_drives;
+}
+
+static const char *spec_doc_net_id(const struct vm_spec *s, unsigned int i)
+{
+	return s->nets[i].id;
+}
+
+static unsigned int spec_doc_nr_nets(const struct vm_spec *s)
+{
+	return s->nr_nets;
+}
+
+static const struct spec_doc_list spec_doc_drive_list = {"drives", "drive_id", spec_put_drive,
+							 spec_doc_drive_id, spec_doc_nr_drives};
+static const struct spec_doc_list spec_doc_net_list = {
+    "network-interfaces", "iface_id", spec_put_net, spec_doc_net_id, spec_doc_nr_nets};
+
+/* An array of objects with unique ids, each added as its PUT would add it. */
+static int spec_doc_array(struct vm_spec *s, const json_t *arr, const struct spec_doc_list *l,
+			  char *err, size_t len)
+{
+	char where[48];
 	size_t i;
 	json_t *d;
 
 	if (!json_is_array(arr)) {
-		snprintf(err, len, "'drives' must be a JSON array");
+		snprintf(err, len, "'%s' must be a JSON array", l->section);
 		return -EINVAL;
 	}
 	json_array_foreach(arr, i, d)
 	{
-		json_t *id = json_object_get(d, "drive_id");
+		json_t *id = json_object_get(d, l->idkey);
 		int ret;
 
-		snprintf(where, sizeof(where), "drives[%zu]", i);
+		snprintf(where, sizeof(where), "%s[%zu]", l->section, i);
 		if (!json_is_object(d) || !json_is_string(id)) {
-			snprintf(err, len, "%s: must be an object with a string drive_id", where);
+			snprintf(err, len, "%s: must be an object with a string %s", where,
+				 l->idkey);
 			return -EINVAL;
 		}
-		for (unsigned int k = 0; k < s->nr_drives; k++)
-			if (!strcmp(s->drives[k].id, json_string_value(id))) {
-				snprintf(err, len, "%s: drive_id '%s' is used twice", where,
-					 s->drives[k].id);
+		for (unsigned int k = 0; k < l->count(s); k++)
+			if (!strcmp(l->id_at(s, k), json_string_value(id))) {
+				snprintf(err, len, "%s: %s '%s' is used twice", where, l->idkey,
+					 l->id_at(s, k));
 				return -EINVAL;
 			}
-		ret = spec_put_drive(s, json_string_value(id), d, err, len);
-		if (ret)
-			return spec_doc_section(ret, where, err, len);
-	}
-	return 0;
-}
-
-static int spec_doc_nets(struct vm_spec *s, const json_t *arr, char *err, size_t len)
-{
-	char where[48];
-	size_t i;
-	json_t *n;
-
-	if (!json_is_array(arr)) {
-		snprintf(err, len, "'network-interfaces' must be a JSON array");
-		return -EINVAL;
-	}
-	json_array_foreach(arr, i, n)
-	{
-		json_t *id = json_object_get(n, "iface_id");
-		int ret;
-
-		snprintf(where, sizeof(where), "network-interfaces[%zu]", i);
-		if (!json_is_object(n) || !json_is_string(id)) {
-			snprintf(err, len, "%s: must be an object with a string iface_id", where);
-			return -EINVAL;
-		}
-		for (unsigned int k = 0; k < s->nr_nets; k++)
-			if (!strcmp(s->nets[k].id, json_string_value(id))) {
-				snprintf(err, len, "%s: iface_id '%s' is used twice", where,
-					 s->nets[k].id);
-				return -EINVAL;
-			}
-		ret = spec_put_net(s, json_string_value(id), n, err, len);
+		ret = l->put(s, json_string_value(id), d, err, len);
 		if (ret)
 			return spec_doc_section(ret, where, err, len);
 	}
@@ -156,9 +160,9 @@ int spec_from_json(struct vm_spec *out, const json_t *doc, char *err, size_t len
 		ret = spec_doc_section(spec_put_machine(&s, v, false, err, len), "machine-config",
 				       err, len);
 	if (!ret && (v = json_object_get(doc, "drives")) && !json_is_null(v))
-		ret = spec_doc_drives(&s, v, err, len);
+		ret = spec_doc_array(&s, v, &spec_doc_drive_list, err, len);
 	if (!ret && (v = json_object_get(doc, "network-interfaces")) && !json_is_null(v))
-		ret = spec_doc_nets(&s, v, err, len);
+		ret = spec_doc_array(&s, v, &spec_doc_net_list, err, len);
 	if (!ret && (v = json_object_get(doc, "entropy")) && !json_is_null(v))
 		ret = spec_doc_section(spec_put_entropy(&s, v, err, len), "entropy", err, len);
 	if (!ret && (v = json_object_get(doc, "vsock")) && !json_is_null(v))

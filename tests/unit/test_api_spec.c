@@ -260,6 +260,65 @@ static void test_spec_drive_patch_rules(void **state)
 	spec_free(&s);
 }
 
+static void test_spec_network_interface_rules(void **state)
+{
+	struct vm_spec s;
+	struct vm_config cfg;
+	struct blk_config drives[SPEC_MAX_DRIVES];
+	struct net_config nets[SPEC_MAX_NETS];
+	json_t *doc;
+
+	(void)state;
+	spec_init(&s);
+	EXPECT(spec_put_net(&s, "eth0", b_, err, sizeof(err)),
+	       "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\", \"guest_mac\": "
+	       "\"02:AB:cd:00:00:01\", \"mtu\": 9000}",
+	       0, NULL);
+	assert_int_equal(s.nr_nets, 1);
+	assert_int_equal(s.nets[0].mac[1], 0xab);
+	assert_int_equal(s.nets[0].mtu, 9000);
+	assert_int_equal(s.nets[0].tap_fd, -1);
+	EXPECT(spec_put_net(&s, "eth0", b_, err, sizeof(err)),
+	       "{\"iface_id\": \"eth1\", \"host_dev_name\": \"tap0\"}", -EINVAL, "differs");
+	EXPECT(spec_put_net(&s, "eth1", b_, err, sizeof(err)),
+	       "{\"iface_id\": \"eth1\", \"host_dev_name\": \"tap0\"}", -EINVAL, "already used");
+	EXPECT(spec_put_net(&s, "eth1", b_, err, sizeof(err)),
+	       "{\"iface_id\": \"eth1\", \"host_dev_name\": \"0123456789abcdef\"}", -EINVAL,
+	       "host_dev_name");
+	EXPECT(spec_put_net(&s, "eth1", b_, err, sizeof(err)),
+	       "{\"iface_id\": \"eth1\", \"host_dev_name\": \"t1\", \"mtu\": 65536}", -EINVAL,
+	       "mtu");
+	EXPECT(spec_put_net(&s, "eth1", b_, err, sizeof(err)),
+	       "{\"iface_id\": \"eth1\", \"host_dev_name\": \"t1\", \"guest_mac\": \"02:00\"}",
+	       -EINVAL, "guest_mac");
+	EXPECT(spec_put_net(&s, "eth1", b_, err, sizeof(err)),
+	       "{\"iface_id\": \"eth1\", \"host_dev_name\": \"t1\", \"tx_rate_limiter\": {}}",
+	       -ENOTSUP, "tx_rate_limiter");
+	EXPECT(spec_put_net(&s, "eth1", b_, err, sizeof(err)),
+	       "{\"iface_id\": \"eth1\", \"host_dev_name\": \"t1\", \"bogus\": 1}", -EINVAL,
+	       "unknown field");
+	EXPECT(spec_parse_net_patch(&s, "eth0", b_, err, sizeof(err)), "{\"iface_id\": \"eth0\"}",
+	       0, NULL);
+	EXPECT(spec_parse_net_patch(&s, "eth9", b_, err, sizeof(err)), "{\"iface_id\": \"eth9\"}",
+	       -EINVAL, "no network interface");
+	EXPECT(spec_parse_net_patch(&s, "eth0", b_, err, sizeof(err)),
+	       "{\"iface_id\": \"eth0\", \"host_dev_name\": \"t\"}", -EINVAL, "unknown field");
+	doc = spec_to_json(&s);
+	assert_string_equal(
+	    json_string_value(json_object_get(
+		json_array_get(json_object_get(doc, "network-interfaces"), 0), "guest_mac")),
+	    "02:ab:cd:00:00:01");
+	json_decref(doc);
+	s.boot.kernel_image_path = strdup("/k");
+	assert_int_equal(spec_to_vm_config(&s, &cfg, drives, err, sizeof(err)), 0);
+	spec_to_net_configs(&s, &cfg, nets);
+	assert_int_equal(cfg.nr_nets, 1);
+	assert_string_equal(cfg.nets[0].host_dev_name, "tap0");
+	assert_true(cfg.nets[0].has_mac);
+	assert_int_equal(cfg.nets[0].tap_fd, -1);
+	spec_free(&s);
+}
+
 static void test_spec_logger_metrics_entropy_serial(void **state)
 {
 	struct spec_logger l;
@@ -522,6 +581,7 @@ int main(void)
 	    cmocka_unit_test(test_spec_drive_rules),
 	    cmocka_unit_test(test_spec_drive_patch_rules),
 	    cmocka_unit_test(test_spec_rate_limiter_rules),
+	    cmocka_unit_test(test_spec_network_interface_rules),
 	    cmocka_unit_test(test_spec_logger_metrics_entropy_serial),
 	    cmocka_unit_test(test_spec_vsock_rules),
 	    cmocka_unit_test(test_spec_document_round_trips),

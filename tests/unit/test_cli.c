@@ -158,6 +158,40 @@ static void test_cli_rejects_bad_drives(void **state)
 	}
 }
 
+static void test_cli_net_options(void **state)
+{
+	static const char *const bad[] = {"",
+					  ",mac=02:00:00:00:00:01",
+					  "0123456789abcdef",
+					  "a/b",
+					  "t0,mac=01:00:00:00:00:01",
+					  "t0,mac=zz",
+					  "t0,mtu=67",
+					  "t0,mtu=65536",
+					  "t0,bogus"};
+	char *argv_dup[] = {"kiln", "--kernel", "k", "--net", "t0", "--net", "t0", NULL};
+	struct cli_opts o;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(
+	    parse(&o, err, "--kernel", "k", "--net", "tap0,mac=02:aa:bb:cc:dd:ee,mtu=9000"), 0);
+	assert_int_equal(o.nr_nets, 1);
+	assert_string_equal(o.nets[0].tap, "tap0");
+	assert_string_equal(o.nets[0].id, "net0");
+	assert_int_equal(o.nets[0].mtu, 9000);
+	assert_int_equal(o.nets[0].mac[5], 0xee);
+	assert_int_equal(o.taps.nr_taps, 1);
+	assert_int_equal(o.taps.taps[0].fd, -1);
+	assert_ptr_equal(o.jail.taps, &o.taps);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_not_equal(parse(&o, err, "--kernel", "k", "--net", bad[i]), 0);
+		assert_non_null(strstr(err, "--net"));
+	}
+	assert_int_not_equal(cli_parse(7, argv_dup, &o, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "twice"));
+}
+
 static void test_cli_rejects_duplicate_ids_and_two_roots(void **state)
 {
 	char *argv_dup[] = {"kiln",    "--kernel", "k",	      "--drive",
@@ -304,6 +338,7 @@ int main(void)
 	    cmocka_unit_test(test_cli_log_level_and_actions),
 	    cmocka_unit_test(test_cli_drive_options_parsed),
 	    cmocka_unit_test(test_cli_rejects_bad_drives),
+	    cmocka_unit_test(test_cli_net_options),
 	    cmocka_unit_test(test_cli_rejects_duplicate_ids_and_two_roots),
 	    cmocka_unit_test(test_cli_api_modes),
 	    cmocka_unit_test(test_cli_id_and_payload_size),

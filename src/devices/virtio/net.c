@@ -75,13 +75,16 @@ static uint64_t net_negotiated(const struct vdev *d)
 	return d->features & d->drv_features;
 }
 
-static void net_set_offloads(struct vdev *d, unsigned int off)
+/* Main thread: what the tap may hand us must match what the driver accepted. */
+static void net_apply_offloads(struct vdev *d, struct net_dev *n)
 {
-	struct net_dev *n = d->priv;
-
-	if (n->tap_fd >= 0 && ioctl(n->tap_fd, TUNSETOFFLOAD, (unsigned long)off) < 0 &&
+	if (!n->offloads_dirty)
+		return;
+	n->offloads_dirty = false;
+	if (ioctl(n->tap_fd, TUNSETOFFLOAD, (unsigned long)n->offloads_want) < 0 &&
 	    log_ratelimit_allow(&d->rl, NET_LOG_BURST))
-		log_warn("virtio-net %s: TUNSETOFFLOAD 0x%x: %s", n->name, off, strerror(errno));
+		log_warn("virtio-net %s: TUNSETOFFLOAD 0x%x: %s", n->name, n->offloads_want,
+			 strerror(errno));
 }
 
 /* ---- TX: guest -> tap -------------------------------------------------- */
@@ -234,6 +237,7 @@ static void net_rx_pass(struct vdev *d, struct net_dev *n)
 
 	if (!net_rx_live(d))
 		return;
+	net_apply_offloads(d, n);
 	for (;;) {
 		if (n->rx_len) {
 			enum net_rx_result res = net_rx_deliver(d, n);
@@ -286,10 +290,14 @@ static void net_process_events(struct vdev *d)
 	net_rx_pass(d, d->priv);
 }
 
+/* vCPU thread (DRIVER_OK): record the offloads; the RX pass it kicks applies them. */
 static int net_activate(struct vdev *d)
 {
-	net_set_offloads(d, net_tap_offloads(net_negotiated(d)));
-	/* Frames may have queued on the tap before the driver was ready. */
+	struct net_dev *n = d->priv;
+
+	n->offloads_want = net_tap_offloads(net_negotiated(d));
+	n->offloads_dirty = true;
+	/* Frames may also have queued on the tap before the driver was ready. */
 	vdev_kick_queue(d, NET_RXQ);
 	return 0;
 }
@@ -301,7 +309,8 @@ static void net_reset(struct vdev *d)
 	if (n->rx_len)
 		n->stats.rx_dropped++;
 	n->rx_len = 0;
-	net_set_offloads(d, 0);
+	n->offloads_want = 0;
+	n->offloads_dirty = true;
 }
 
 const struct virtio_dev_ops net_virtio_ops = {

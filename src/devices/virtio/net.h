@@ -51,6 +51,13 @@ struct net_dev {
 	bool has_mac;
 	uint16_t mtu; /* 0: VIRTIO_NET_F_MTU not offered */
 	struct net_stats stats;
+	/*
+	 * TUNSETOFFLOAD for the negotiated features: activation and reset run on
+	 * a vCPU thread (whose filter has no ioctl), so they only record it; the
+	 * main thread applies it before it next reads the tap.
+	 */
+	unsigned int offloads_want;
+	bool offloads_dirty;
 	/* RX: one frame read from the tap, waiting for guest buffers (rx_len 0: none). */
 	uint8_t *rx_buf; /* owned, NET_MAX_CHAIN_BYTES */
 	uint32_t rx_len;
