@@ -7,6 +7,7 @@ existing one is only opened; hostile frames leave kiln and the device running;
 bad taps are clear errors. Root only (namespaces, taps)."""
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -174,3 +175,52 @@ def test_net_bad_taps_are_clear_errors(kiln, guest, netns, setup, want):
     assert r.returncode == 1, r.describe()
     errs = r.error_lines()
     assert len(errs) == 1 and want in errs[0], r.describe()
+
+
+def jail_root(tmp_path_factory, guest_path):
+    """(argv prefix, root) for a jailed kiln whose root holds the guest as /guest.elf."""
+    base = tmp_path_factory.mktemp("netjail")
+    jid = "net-" + uuid.uuid4().hex[:10]
+    root = base / "kiln" / jid / "root"
+    os.makedirs(root)
+    shutil.copy(guest_path, root / "guest.elf")
+    os.chown(root / "guest.elf", 65534, 65534)
+    return ["--jail", "--id", jid, "--uid", "65534", "--gid", "65534",
+            "--chroot-base", str(base)], root
+
+
+def test_net_jailed_kiln_creates_tap_in_netns(kiln, guest, netns, responder, tmp_path_factory):
+    """--jail --netns: created in the host namespace (owned by the jail user), moved in."""
+    tap = tap_name()
+    ready = responder(netns, tap)
+    jail, _ = jail_root(tmp_path_factory, guest("pvh"))
+    p = KilnProcess(kiln, jail + [
+        "--netns", f"/var/run/netns/{netns}", "--net", f"{tap},mac={GUEST_MAC}",
+        "--kernel", "/guest.elf", "--boot-args", "ktest=net_echo ktest.net_frames=4"])
+    r, timed_out = p.finish(60)
+    assert not timed_out and r.returncode == 0, r.describe()
+    assert r.results.get("net_echo", ("", ""))[0] == "PASS", r.describe()
+    assert wait_file(ready).strip() == "1500"
+    assert not link_exists(netns, tap)
+    assert not link_exists_host(tap)  # it never stayed in the host namespace
+
+
+def link_exists_host(tap):
+    return sh("ip", "link", "show", tap, check=False).returncode == 0
+
+
+def test_net_jailed_config_file_tap_without_permission(kiln, guest, netns, tmp_path_factory):
+    """After the jail kiln only attaches: a tap owned by another user is a clear error."""
+    tap = tap_name()
+    sh("ip", "-n", netns, "tuntap", "add", tap, "mode", "tap", "vnet_hdr", "user", "0")
+    jail, root = jail_root(tmp_path_factory, guest("pvh"))
+    (root / "vm.json").write_text(json.dumps({
+        "boot-source": {"kernel_image_path": "/guest.elf"},
+        "network-interfaces": [{"iface_id": "eth0", "host_dev_name": tap}]}))
+    os.chown(root / "vm.json", 65534, 65534)
+    p = KilnProcess(kiln, jail + ["--netns", f"/var/run/netns/{netns}",
+                                  "--config-file", "/vm.json"])
+    r, timed_out = p.finish(60)
+    assert not timed_out and r.returncode == 1, r.describe()
+    errs = r.error_lines()
+    assert len(errs) == 1 and f"tap {tap}: no permission" in errs[0], r.describe()
