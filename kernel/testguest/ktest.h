@@ -57,6 +57,13 @@ void ktest_hostile_net_tx_oversized(const struct tg_boot *b, struct ktest_verdic
 void ktest_hostile_net_tx_bogus_hdr(const struct tg_boot *b, struct ktest_verdict *v);
 void ktest_hostile_net_tx_writable(const struct tg_boot *b, struct ktest_verdict *v);
 void ktest_hostile_net_rx_tiny(const struct tg_boot *b, struct ktest_verdict *v);
+void ktest_netbench(const struct tg_boot *b, struct ktest_verdict *v);
+/* test_net.c's driver, for test_netbench.c: open with queues of @qsize, per-queue views. */
+struct vio_dev *tn_open_q(const struct tg_boot *b, uint16_t qsize, uint32_t rx_len,
+			  struct ktest_verdict *v);
+struct vio_dev *tn_queue_view(unsigned int q);
+uint8_t *tn_rx_buf(uint16_t id);
+const uint8_t *tn_guest_mac(void);
 
 /* virtio device choice (test_virtio.c): which device each test uses. */
 struct vio_dev;

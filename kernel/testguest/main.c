@@ -47,6 +47,7 @@ static const struct ktest ktest_table[] = {
     {"hostile_net_tx_bogus_hdr", ktest_hostile_net_tx_bogus_hdr, false, NULL},
     {"hostile_net_tx_writable", ktest_hostile_net_tx_writable, false, NULL},
     {"hostile_net_rx_tiny", ktest_hostile_net_rx_tiny, false, NULL},
+    {"netbench", ktest_netbench, false, NULL}, /* for bench/net_bench.py */
 };
 
 volatile uint32_t tg_irq_count[TG_NR_VECTORS];

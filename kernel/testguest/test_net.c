@@ -24,6 +24,7 @@
 #define VIO_NET_F_MAC	  (1ULL << 5)
 #define VIO_NET_WANT	  (VIO_F_VERSION_1 | VIO_NET_F_MAC | VIO_NET_F_MTU)
 #define TN_QSIZE	  16
+#define TN_QMAX		  256
 #define TN_RXQ		  0
 #define TN_TXQ		  1
 #define TN_HDR		  12 /* virtio 1.x header, num_buffers included */
@@ -36,31 +37,31 @@
 #define TN_DEFAULT_FRAMES 16
 
 static uint8_t tn_ring_mem[2][3][4096] __attribute__((aligned(4096)));
-static uint8_t tn_rx[TN_QSIZE][TN_BUF] __attribute__((aligned(64)));
+static uint8_t tn_rx[TN_QMAX][TN_BUF] __attribute__((aligned(64)));
 static uint8_t tn_tx[TN_HDR + TN_BIG] __attribute__((aligned(64)));
 static struct vio_dev tn_q[2];	     /* per-queue views of the one device */
 static uint8_t tn_mac[8];	     /* 6 used; 8 so tg_le64() may read it whole */
 static uint32_t tn_max_frame = 1514; /* MTU + Ethernet header */
 
-static bool tn_queue(struct vio_dev *d, unsigned int q, struct tg_str *why)
+static bool tn_queue(struct vio_dev *d, unsigned int q, uint16_t qsize, struct tg_str *why)
 {
 	struct vio_dev *s = &tn_q[q];
 
 	vio_write(d, VIO_QUEUE_SEL, q);
-	if (vio_read(d, VIO_QUEUE_NUM_MAX) < TN_QSIZE) {
+	if (vio_read(d, VIO_QUEUE_NUM_MAX) < qsize) {
 		tg_str_add(why, "QueueNumMax too small");
 		return false;
 	}
 	memset(tn_ring_mem[q], 0, sizeof(tn_ring_mem[q]));
 	*s = *d;
-	s->qsize = TN_QSIZE;
+	s->qsize = qsize;
 	s->desc = (volatile struct vio_desc *)tn_ring_mem[q][0];
 	s->avail = tn_ring_mem[q][1];
 	s->used = tn_ring_mem[q][2];
 	s->avail_idx = 0;
 	s->used_idx = 0;
 	s->avail[0] = VIO_AVAIL_NO_INTERRUPT;
-	vio_write(d, VIO_QUEUE_NUM, TN_QSIZE);
+	vio_write(d, VIO_QUEUE_NUM, qsize);
 	vio_write_ring_addrs(d, (uintptr_t)s->desc, (uintptr_t)s->avail, (uintptr_t)s->used);
 	vio_write(d, VIO_QUEUE_READY, 1);
 	if (vio_read(d, VIO_QUEUE_READY) != 1) {
@@ -70,10 +71,10 @@ static bool tn_queue(struct vio_dev *d, unsigned int q, struct tg_str *why)
 	return true;
 }
 
-/* Post RX buffers 0..TN_QSIZE-1 of @len bytes each. */
+/* Post RX buffers 0..qsize-1 of @len bytes each. */
 static void tn_rx_post_all(uint32_t len)
 {
-	for (uint16_t i = 0; i < TN_QSIZE; i++) {
+	for (uint16_t i = 0; i < tn_q[TN_RXQ].qsize; i++) {
 		vio_set_desc(&tn_q[TN_RXQ], i, (uintptr_t)tn_rx[i], len, VIO_DESC_WRITE, 0);
 		vio_avail_put(&tn_q[TN_RXQ], i);
 	}
@@ -88,8 +89,9 @@ static void tn_rx_repost(uint16_t id)
 	vio_notify(&tn_q[TN_RXQ], TN_RXQ);
 }
 
-/* Reset, negotiate, both queues, DRIVER_OK, RX buffers of @rx_len posted. */
-static struct vio_dev *tn_open(const struct tg_boot *b, uint32_t rx_len, struct ktest_verdict *v)
+/* Reset, negotiate, both queues of @qsize, DRIVER_OK, RX buffers of @rx_len posted. */
+struct vio_dev *tn_open_q(const struct tg_boot *b, uint16_t qsize, uint32_t rx_len,
+			  struct ktest_verdict *v)
 {
 	struct vio_dev *d;
 	struct tg_str why = {.len = 0};
@@ -102,8 +104,8 @@ static struct vio_dev *tn_open(const struct tg_boot *b, uint32_t rx_len, struct 
 		return NULL;
 	}
 	vio_reset(d);
-	if (!vio_negotiate(d, VIO_NET_WANT, &why) || !tn_queue(d, TN_RXQ, &why) ||
-	    !tn_queue(d, TN_TXQ, &why)) {
+	if (!vio_negotiate(d, VIO_NET_WANT, &why) || !tn_queue(d, TN_RXQ, qsize, &why) ||
+	    !tn_queue(d, TN_TXQ, qsize, &why)) {
 		tg_str_add(ktest_fail(v, "init: "), why.buf);
 		return NULL;
 	}
@@ -121,6 +123,26 @@ static struct vio_dev *tn_open(const struct tg_boot *b, uint32_t rx_len, struct 
 		tn_max_frame = (hi >> 16) + 14;
 	tn_rx_post_all(rx_len);
 	return d;
+}
+
+static struct vio_dev *tn_open(const struct tg_boot *b, uint32_t rx_len, struct ktest_verdict *v)
+{
+	return tn_open_q(b, TN_QSIZE, rx_len, v);
+}
+
+struct vio_dev *tn_queue_view(unsigned int q)
+{
+	return &tn_q[q];
+}
+
+uint8_t *tn_rx_buf(uint16_t id)
+{
+	return tn_rx[id % TN_QMAX];
+}
+
+const uint8_t *tn_guest_mac(void)
+{
+	return tn_mac;
 }
 
 /* One TX chain of @bufs, then wait for it on the used ring. */
@@ -184,7 +206,7 @@ static int tn_wait_echo(uint32_t frame_len, uint64_t tsc, uint64_t *others)
 			tg_pause();
 			continue;
 		}
-		if (!vio_wait_used(&tn_q[TN_RXQ], 0, &id, &len) || id >= TN_QSIZE)
+		if (!vio_wait_used(&tn_q[TN_RXQ], 0, &id, &len) || id >= tn_q[TN_RXQ].qsize)
 			return -1;
 		echo = tn_is_echo((uint16_t)id, len, frame_len);
 		*others += !echo;

@@ -273,8 +273,7 @@ static const struct bad_call bad_calls[] = {
     {STACK_VCPU, "madvise MADV_DONTDUMP", SYS_madvise, -1, 4096, MADV_DONTDUMP, 0},
     {STACK_VCPU, "accept4", SYS_accept4, -1, 0, 0, 0},
     /* virtio-net: taps are attached while building; offloads are the main thread's. */
-    {STACK_RUNTIME, "ioctl TUNSETIFF (taps are attached at build)", SYS_ioctl, -1, TUNSETIFF, 0,
-     0},
+    {STACK_RUNTIME, "ioctl TUNSETIFF (taps are attached at build)", SYS_ioctl, -1, TUNSETIFF, 0, 0},
     {STACK_RUNTIME, "ioctl TUNSETVNETHDRSZ", SYS_ioctl, -1, TUNSETVNETHDRSZ, 0, 0},
     {STACK_PREBOOT, "ioctl TUNSETPERSIST", SYS_ioctl, -1, TUNSETPERSIST, 1, 0},
     {STACK_PREBOOT, "ioctl TUNSETOWNER", SYS_ioctl, -1, TUNSETOWNER, 0, 0},
