@@ -15,11 +15,20 @@ import time
 ETHERTYPE = 0x88B5
 
 
+def is_up(sysdir):
+    try:
+        with open(f"{sysdir}/flags") as f:
+            return int(f.read(), 16) & 1  # IFF_UP
+    except OSError:
+        return False
+
+
 def main():
     tap, ready = sys.argv[1], sys.argv[2]
     sysdir = f"/sys/class/net/{tap}"
     deadline = time.monotonic() + 120
-    while not os.path.exists(sysdir):
+    # Bound to a tap that is still down, the socket would report ENETDOWN once: wait for up.
+    while not is_up(sysdir):
         if time.monotonic() > deadline:
             return 2
         time.sleep(0.005)
@@ -37,7 +46,10 @@ def main():
         try:
             frame = s.recv(65536)
         except OSError:
-            break  # the tap went away with kiln
+            if not os.path.exists(sysdir):
+                break  # the tap went away with kiln
+            time.sleep(0.01)  # down for a moment (moved, MTU set): wait for it
+            continue
         if len(frame) < 14:
             continue
         try:
