@@ -110,7 +110,7 @@ check-asan:
 		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 		LDLIBS="-ljansson -luring -lcap -lseccomp $(NL_LIBS) -lpthread -fsanitize=address,undefined" unit
 
-FORMAT_FILES = $(shell find src tests/unit tests/seccomp fuzz kernel/testguest bench -name '*.[ch]' 2>/dev/null)
+FORMAT_FILES = $(shell find src tests/unit tests/seccomp fuzz kernel/testguest kernel/linux bench -name '*.[ch]' 2>/dev/null)
 format:
 	clang-format -i $(FORMAT_FILES)
 format-check:

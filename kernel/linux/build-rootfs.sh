@@ -9,20 +9,25 @@
 #       initramfs.cpio   uncompressed newc cpio, all files owned by 0:0
 #       rootfs.ext4      the same tree as an ext4 image (mkfs.ext4 -d)
 #       rootfs.env       KEY=VALUE lines, also printed on stdout
-# <inputs hash> covers the busybox binary, rootfs/init, rootfs/fstab and
-# this script.
+# <inputs hash> covers the busybox binary, rootfs/init, rootfs/fstab,
+# rootfs/kiln-vsock.c, the C compiler's version and this script.
 #
-# Environment: KILN_CACHE, KILN_BUSYBOX (default /bin/busybox).
+# /bin/kiln-vsock is an AF_VSOCK echo helper (rootfs/kiln-vsock.c, built
+# here with $CC -static -nostdlib: about 9 KB, no C library in the guest).
+#
+# Environment: KILN_CACHE, KILN_BUSYBOX (default /bin/busybox), CC (gcc).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cache=${KILN_CACHE:-$HOME/.cache/kiln}
 busybox=${KILN_BUSYBOX:-/bin/busybox}
+cc=${CC:-gcc}
 no_build=0
 
-# Applets linked into /bin: what /init uses plus a few for kiln.cmd scripts.
+# Applets linked into /bin: what /init uses plus a few for kiln.cmd scripts
+# (ip, ifconfig and ping for the virtio-net test).
 applets="sh mount umount devmem cat echo ls mkdir reboot poweroff uname sleep
-	dmesg ps true false test grep"
+	dmesg ps true false test grep ip ifconfig ping"
 
 case "${1:-}" in
 "") ;;
@@ -52,6 +57,8 @@ inputs_hash=$(
 		sha256sum <"$busybox"
 		sha256sum <"$here/rootfs/init"
 		sha256sum <"$here/rootfs/fstab"
+		sha256sum <"$here/rootfs/kiln-vsock.c"
+		"$cc" --version | head -n1
 		sha256sum <"$here/build-rootfs.sh"
 		echo "$applets"
 	} | sha256sum | cut -c1-12
@@ -94,6 +101,10 @@ done
 install -m 0755 "$here/rootfs/init" "$root/init"
 ln -s ../init "$root/sbin/init" # an ext4 root boots /sbin/init by default
 install -m 0644 "$here/rootfs/fstab" "$root/etc/fstab"
+"$cc" -static -nostdlib -ffreestanding -fno-stack-protector -fno-pie -no-pie \
+	-fno-asynchronous-unwind-tables -O2 -s -Wall -Wextra -Werror \
+	-o "$root/bin/kiln-vsock" "$here/rootfs/kiln-vsock.c" >&2 ||
+	die "cannot build rootfs/kiln-vsock.c with $cc"
 
 # Reproducible images: fixed times, sorted entries, owner 0:0.
 find "$root" -exec touch -h -d @0 {} +
