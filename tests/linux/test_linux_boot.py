@@ -163,6 +163,14 @@ class Boot:
         )
 
 
+def missing_output(text, expected):
+    """The first of expected [(regex, what)] that no console line matches, or None."""
+    for pattern, what in expected:
+        if not re.search(pattern, text, re.M):
+            return f"missing: {what} (/{pattern}/)"
+    return None
+
+
 def check_boot(boot, status, cmd_check=True):
     """None if the boot did everything expected, else the reason."""
     text = boot.text()
@@ -182,39 +190,55 @@ def check_boot(boot, status, cmd_check=True):
     return None
 
 
+def guest_kernel(kernel_env, image):
+    """Path of the vmlinux or bzImage of the flavour KILN_LINUX_FLAVOR names."""
+    flavor = os.environ.get("KILN_LINUX_FLAVOR", "test").upper()
+    return kernel_env[f"KILN_LINUX_{flavor}_{image.upper()}"]
+
+
+def boot_timeout(image, extra=0):
+    """Seconds one attempt may take: TIMEOUTS + extra, times KILN_LINUX_TIMEOUT_SCALE."""
+    return (TIMEOUTS[image] + extra) * float(os.environ.get("KILN_LINUX_TIMEOUT_SCALE", "1"))
+
+
+def boot_with_retry(attempt_fn, what, prefix, record_property):
+    """Up to ATTEMPTS boots: attempt_fn() returns (boot, None) or (boot, why).
+
+    Records and prints the init markers of the boot that passed; fails with
+    every attempt's reason when none did."""
+    failures = []
+    for attempt in range(1, ATTEMPTS + 1):
+        boot, why = attempt_fn()
+        if why is None:
+            for mark, secs in boot.marks.items():
+                record_property(f"{prefix}_{mark}_s", round(secs, 1))
+            print(
+                f"\n{what}: KILN-INIT-OK at {boot.marks['KILN-INIT-OK']:.1f} s, "
+                f"KILN-INIT-DONE at {boot.marks['KILN-INIT-DONE']:.1f} s (attempt {attempt})"
+            )
+            return
+        failures.append(f"attempt {attempt}: {why}")
+    pytest.fail("\n\n".join(failures))
+
+
 @pytest.mark.parametrize("image", ["vmlinux", "bzImage"])
 def test_linux_boots_to_init(artifacts, image, record_property):
     kernel_env, rootfs_env = artifacts
-    flavor = os.environ.get("KILN_LINUX_FLAVOR", "test").upper()
-    kernel = kernel_env[f"KILN_LINUX_{flavor}_{image.upper()}"]
-    initrd = rootfs_env["KILN_ROOTFS_INITRAMFS"]
-    scale = float(os.environ.get("KILN_LINUX_TIMEOUT_SCALE", "1"))
     argv = [
         str(KILN),
-        "--kernel", kernel,
-        "--initrd", initrd,
+        "--kernel", guest_kernel(kernel_env, image),
+        "--initrd", rootfs_env["KILN_ROOTFS_INITRAMFS"],
         "--boot-args", boot_args(),
         "--mem-mib", str(MEM_MIB),
         "--vcpus", "1",
         "--log-level", "info",
     ]
 
-    failures = []
-    for attempt in range(1, ATTEMPTS + 1):
+    def attempt():
         boot = Boot(argv)
-        status = boot.wait(TIMEOUTS[image] * scale)
-        why = check_boot(boot, status)
-        if why is None:
-            for mark, secs in boot.marks.items():
-                record_property(f"{image}_{mark}_s", round(secs, 1))
-            print(
-                f"\n{image}: KILN-INIT-OK at {boot.marks['KILN-INIT-OK']:.1f} s, "
-                f"KILN-INIT-DONE at {boot.marks['KILN-INIT-DONE']:.1f} s "
-                f"(attempt {attempt})"
-            )
-            return
-        failures.append(f"attempt {attempt}: {why}")
-    pytest.fail("\n\n".join(failures))
+        return boot, check_boot(boot, boot.wait(boot_timeout(image)))
+
+    boot_with_retry(attempt, image, image, record_property)
 
 
 def _e2fs_tool(name):
@@ -251,9 +275,9 @@ def check_ext4_boot(boot, status, image, token):
         (r"^KILN-RNG-CURRENT=virtio_rng", "hw_random's current source is virtio_rng"),
         (r"^KILN-CMD-EXIT 0", "kiln.cmd exit status 0"),
     ]
-    for pattern, what in expected:
-        if not re.search(pattern, text, re.M):
-            return boot.report(f"missing: {what} (/{pattern}/)")
+    missing = missing_output(text, expected)
+    if missing:
+        return boot.report(missing)
     if re.search(r"Unpacking initramfs|Trying to unpack rootfs", text):
         return boot.report("an initramfs was unpacked; expected none")
     m = re.search(r"^KILN-RNG-BYTES=\s*((?:[0-9a-f]{2}\s*){16})$", text, re.M)
@@ -279,21 +303,18 @@ def check_ext4_boot(boot, status, image, token):
 
 def test_linux_ext4_root_on_virtio_blk(artifacts, tmp_path, record_property):
     kernel_env, rootfs_env = artifacts
-    flavor = os.environ.get("KILN_LINUX_FLAVOR", "test").upper()
-    kernel = kernel_env[f"KILN_LINUX_{flavor}_VMLINUX"]
     pristine = rootfs_env["KILN_ROOTFS_EXT4"]
-    scale = float(os.environ.get("KILN_LINUX_TIMEOUT_SCALE", "1"))
+    attempts = iter(range(1, ATTEMPTS + 1))
 
-    failures = []
-    for attempt in range(1, ATTEMPTS + 1):
+    def attempt():
         # A fresh copy per attempt: the cached image stays pristine and a
         # failed attempt leaves nothing behind for the next one.
-        image = str(tmp_path / f"rootfs-{attempt}.ext4")
+        image = str(tmp_path / f"rootfs-{next(attempts)}.ext4")
         shutil.copyfile(pristine, image)
         token = secrets.token_hex(8)
         argv = [
             str(KILN),
-            "--kernel", kernel,
+            "--kernel", guest_kernel(kernel_env, "vmlinux"),
             "--boot-args", boot_args(EXT4_CMD.format(token=token)) + " rootfstype=ext4",
             "--drive", f"{image},root",
             "--rng",
@@ -302,16 +323,7 @@ def test_linux_ext4_root_on_virtio_blk(artifacts, tmp_path, record_property):
             "--log-level", "info",
         ]
         boot = Boot(argv)
-        status = boot.wait(TIMEOUTS["vmlinux"] * scale)
-        why = check_ext4_boot(boot, status, image, token)
-        if why is None:
-            for mark, secs in boot.marks.items():
-                record_property(f"ext4_{mark}_s", round(secs, 1))
-            print(
-                f"\nvmlinux, ext4 root on virtio-blk: KILN-INIT-OK at "
-                f"{boot.marks['KILN-INIT-OK']:.1f} s, KILN-INIT-DONE at "
-                f"{boot.marks['KILN-INIT-DONE']:.1f} s (attempt {attempt})"
-            )
-            return
-        failures.append(f"attempt {attempt}: {why}")
-    pytest.fail("\n\n".join(failures))
+        status = boot.wait(boot_timeout("vmlinux"))
+        return boot, check_ext4_boot(boot, status, image, token)
+
+    boot_with_retry(attempt, "vmlinux, ext4 root on virtio-blk", "ext4", record_property)
