@@ -240,12 +240,23 @@ static int main_boot_now(struct main_ctx *m, const struct cli_opts *o,
 	return ret;
 }
 
+static int main_listen(const char *path, struct http_listener *l)
+{
+	int err = http_listen(path, l);
+
+	if (err)
+		fprintf(stderr, "kiln: error: cannot serve the API on %s: %s\n", path,
+			strerror(-err));
+	return err;
+}
+
 static struct main_ctx main_ctx;
 
 int main(int argc, char *argv[])
 {
 	struct main_ctx *m = &main_ctx;
 	struct boot_timer start;
+	struct http_listener listener = {.fd = -1};
 	struct cli_opts opts;
 	char err_msg[256];
 	int code = KILN_EXIT_BAD_CONFIG;
@@ -277,14 +288,21 @@ int main(int argc, char *argv[])
 	seccomp_selftest_arm(opts.seccomp_selftest);
 #endif
 	/*
-	 * DESIGN.md §2 / SECURITY.md: the startup filter goes on at the end of the
-	 * jail steps (for an unjailed kiln: right after argument parsing), so the
-	 * log, event loop and API socket set-up and vm_prepare already run under
-	 * it: no unfiltered window. The narrower preboot filter is stacked before
-	 * the first byte of untrusted input. Nothing above needs undoing.
+	 * The API socket is bound as the last act of the start-up that reads
+	 * nothing untrusted (in the jail, as the jail user), so no filter ever
+	 * allows socket, bind, listen, connect, umask or chmod.
+	 */
+	if (opts.api_sock && main_listen(opts.api_sock, &listener))
+		return KILN_EXIT_BAD_CONFIG;
+	/*
+	 * DESIGN.md §2 / SECURITY.md: the startup filter goes on right after (for
+	 * an unjailed kiln: right after argument parsing), so the log and event
+	 * loop set-up and vm_prepare already run under it. The narrower preboot
+	 * filter is stacked before the first byte of untrusted input.
 	 */
 	if (seccomp_setup((enum seccomp_level)opts.seccomp_level)) {
 		fprintf(stderr, "kiln: error: cannot install the seccomp filter\n");
+		http_listener_close(&listener);
 		return KILN_EXIT_BAD_CONFIG;
 	}
 	api_init(&m->api, opts.id, &api_vm_ops, &m->av);
@@ -296,11 +314,12 @@ int main(int argc, char *argv[])
 	m->stdin_h.fd = -1;
 	if (main_setup_loop(m)) {
 		fprintf(stderr, "kiln: error: cannot set up the event loop: %s\n", strerror(errno));
+		http_listener_close(&listener);
 		goto out;
 	}
 	if (opts.api_sock) {
-		m->http = http_server_create(opts.api_sock, (size_t)opts.max_payload, &m->loop,
-					     api_handle, &m->api);
+		m->http = http_server_adopt(&listener, (size_t)opts.max_payload, &m->loop,
+					    api_handle, &m->api);
 		if (!m->http) {
 			fprintf(stderr, "kiln: error: cannot serve the API on %s: %s\n",
 				opts.api_sock, strerror(errno));

@@ -451,25 +451,78 @@ static int http_clear_stale(const struct sockaddr_un *sa)
 	return 0;
 }
 
-struct http_server *http_server_create(const char *path, size_t max_body_bytes, struct evloop *loop,
-				       http_handler_fn handler, void *opaque)
+int http_listen(const char *path, struct http_listener *l)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	struct http_server *s = NULL;
-	bool bound = false;
 	struct stat st;
 	mode_t old_mask;
-	int fd = -1, err;
+	int err;
 
-	if (!path || !loop || !handler) {
-		errno = EINVAL;
-		return NULL;
-	}
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		errno = ENAMETOOLONG;
-		return NULL;
-	}
+	l->fd = -1;
+	if (!path)
+		return -EINVAL;
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
 	memcpy(sa.sun_path, path, strlen(path) + 1);
+	memcpy(l->path, sa.sun_path, sizeof(l->path));
+	err = http_clear_stale(&sa);
+	if (err)
+		return err;
+	l->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (l->fd < 0)
+		return -errno;
+	/* The socket is born 0600: no window in which another user can connect. */
+	old_mask = umask(0177);
+	err = bind(l->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
+	umask(old_mask);
+	if (err) {
+		close(l->fd);
+		l->fd = -1;
+		return err;
+	}
+	l->dev = 0;
+	l->ino = 0;
+	if (chmod(path, 0600) < 0 || lstat(path, &st) < 0 ||
+	    listen(l->fd, HTTP_LISTEN_BACKLOG) < 0) {
+		err = -errno;
+		unlink(path);
+		close(l->fd);
+		l->fd = -1;
+		return err;
+	}
+	l->dev = st.st_dev;
+	l->ino = st.st_ino;
+	return 0;
+}
+
+/* Only the socket we bound goes: the path may have been replaced since. */
+static void http_unlink_ours(const char *path, dev_t dev, ino_t ino)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == 0 && st.st_dev == dev && st.st_ino == ino)
+		unlink(path);
+}
+
+void http_listener_close(struct http_listener *l)
+{
+	if (l->fd < 0)
+		return;
+	close(l->fd);
+	l->fd = -1;
+	http_unlink_ours(l->path, l->dev, l->ino);
+}
+
+struct http_server *http_server_adopt(struct http_listener *l, size_t max_body_bytes,
+				      struct evloop *loop, http_handler_fn handler, void *opaque)
+{
+	struct http_server *s = NULL;
+	int err;
+
+	if (l->fd < 0 || !loop || !handler) {
+		err = -EINVAL;
+		goto fail;
+	}
 	if (max_body_bytes == 0)
 		max_body_bytes = HTTP_DEFAULT_MAX_BODY_BYTES;
 	s = calloc(1, sizeof(*s)); /* owned by the caller until http_server_destroy() */
@@ -481,7 +534,7 @@ struct http_server *http_server_create(const char *path, size_t max_body_bytes, 
 		err = -EINVAL;
 		goto fail;
 	}
-	memcpy(s->path, sa.sun_path, sizeof(s->path));
+	memcpy(s->path, l->path, sizeof(s->path));
 	s->loop = loop;
 	s->max_body = max_body_bytes;
 	s->handler = handler;
@@ -489,45 +542,36 @@ struct http_server *http_server_create(const char *path, size_t max_body_bytes, 
 	for (size_t i = 0; i < HTTP_MAX_CONNECTIONS; i++)
 		s->conns[i].h.fd = -1;
 	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-
-	err = http_clear_stale(&sa);
-	if (err)
-		goto fail;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		err = -errno;
-		goto fail;
-	}
-	/* The socket is born 0600: no window in which another user can connect. */
-	old_mask = umask(0177);
-	err = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
-	umask(old_mask);
-	if (err)
-		goto fail;
-	bound = true;
-	if (chmod(path, 0600) < 0 || lstat(path, &st) < 0 || listen(fd, HTTP_LISTEN_BACKLOG) < 0) {
-		err = -errno;
-		goto fail;
-	}
-	s->sock_dev = st.st_dev;
-	s->sock_ino = st.st_ino;
-	s->listen_h.fd = fd;
+	s->sock_dev = l->dev;
+	s->sock_ino = l->ino;
+	s->listen_h.fd = l->fd;
 	s->listen_h.cb = http_listen_cb;
 	s->listen_h.opaque = s;
 	err = evloop_add(loop, &s->listen_h, EPOLLIN);
 	if (err)
 		goto fail;
+	l->fd = -1; /* the server's now */
 	return s;
 fail:
-	if (bound)
-		unlink(path);
-	if (fd >= 0)
-		close(fd);
+	http_listener_close(l);
 	if (s && s->spare_fd >= 0)
 		close(s->spare_fd);
 	free(s);
 	errno = -err;
 	return NULL;
+}
+
+struct http_server *http_server_create(const char *path, size_t max_body_bytes, struct evloop *loop,
+				       http_handler_fn handler, void *opaque)
+{
+	struct http_listener l;
+	int err = http_listen(path, &l);
+
+	if (err) {
+		errno = -err;
+		return NULL;
+	}
+	return http_server_adopt(&l, max_body_bytes, loop, handler, opaque);
 }
 
 int http_server_next_timeout_ms(const struct http_server *s)
@@ -563,17 +607,13 @@ void http_server_expire(struct http_server *s)
 
 void http_server_destroy(struct http_server *s)
 {
-	struct stat st;
-
 	if (!s)
 		return;
 	for (size_t i = 0; i < HTTP_MAX_CONNECTIONS; i++)
 		http_conn_close(&s->conns[i]);
 	evloop_del(s->loop, &s->listen_h);
 	close(s->listen_h.fd);
-	/* Only the socket we bound: the path may have been replaced since. */
-	if (lstat(s->path, &st) == 0 && st.st_dev == s->sock_dev && st.st_ino == s->sock_ino)
-		unlink(s->path);
+	http_unlink_ours(s->path, s->sock_dev, s->sock_ino);
 	if (s->spare_fd >= 0)
 		close(s->spare_fd);
 	free(s);

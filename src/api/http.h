@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+#include <sys/un.h>
 
 #include "vmm/evloop.h"
 
@@ -20,7 +22,7 @@
 #define HTTP_MAX_CONNECTIONS	    16	  /* more get 503 and are closed */
 #define HTTP_IDLE_TIMEOUT_MS	    10000 /* a connection idle or trickling this long is closed */
 #define HTTP_MAX_PATH_BYTES	    256
-#define HTTP_LISTEN_BACKLOG	    128 /* also pinned in the preboot seccomp filter */
+#define HTTP_LISTEN_BACKLOG	    128
 
 enum http_method {
 	HTTP_GET = 1,
@@ -47,6 +49,29 @@ typedef void (*http_handler_fn)(void *opaque, const struct http_request *req,
 				struct http_response *resp);
 
 struct http_server; /* opaque; defined in http.c */
+
+/*
+ * The API's listening socket, bound before kiln's first seccomp filter (main.c):
+ * afterwards no filter needs socket, bind, listen, connect, umask or chmod.
+ */
+struct http_listener {
+	int fd; /* -1: none */
+	dev_t dev;
+	ino_t ino; /* the socket inode bound, so only ours is ever unlinked */
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+};
+
+/*
+ * Bind a Unix stream socket at @path (mode 0600; a stale socket there, one
+ * nobody listens on, is replaced; anything else is refused) and listen.
+ * 0 or -errno.
+ */
+int http_listen(const char *path, struct http_listener *l);
+/* Close an unadopted listener and unlink its socket. */
+void http_listener_close(struct http_listener *l);
+/* Serve @l from @loop; takes it over (closed, socket unlinked, on failure). NULL + errno. */
+struct http_server *http_server_adopt(struct http_listener *l, size_t max_body_bytes,
+				      struct evloop *loop, http_handler_fn handler, void *opaque);
 
 /*
  * Create the listening socket at @path (mode 0600; refuses a path that exists

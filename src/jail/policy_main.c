@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The main thread's three filters. "startup" (preboot plus the event loop's
- * and the API socket's set-up) is on from the end of the jail steps; "preboot"
- * is stacked once the API socket listens: the API is served and, at InstanceStart (or at once from
+ * set-up) is on from the end of the jail steps and the API socket's bind
+ * (main.c: no filter allows socket, bind or listen); "preboot" is stacked
+ * once the loop serves the socket: the API is served and, at InstanceStart (or at once from
  * the CLI), the VM is built, so it allows the VM-building KVM ioctls, guest-RAM mmap, opening
  * kernel/drive/log files and creating the vCPU threads. "runtime" is stacked once the vCPUs run:
  * the event loop (devices, API, signals), PATCH /drives, PUT /logger and /metrics, and the exit
@@ -11,12 +12,9 @@
 #include <linux/if_tun.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
-#include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <time.h>
-#include <sys/un.h>
 
-#include "api/http.h"
 #include "devices/virtio/vsock.h"
 #include "jail/policy_common.h"
 
@@ -37,12 +35,12 @@
 	     {SECCOMP_EQ(0, AF_UNIX), SECCOMP_EQ(1, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC),   \
 	      SECCOMP_EQ(2, 0)},                                                                   \
 	     0,                                                                                    \
-	     "AF_UNIX stream only: the API socket's stale probe (start-up), a vsock guest "        \
-	     "connection to <uds_path>_<port> (run time); no network sockets"},                    \
+	     "AF_UNIX stream only: a vsock guest connection to <uds_path>_<port>; no network "     \
+	     "sockets (the API socket is bound before the first filter)"},                         \
 	    {"connect",                                                                            \
 	     {SECCOMP_EQ(2, sizeof(struct sockaddr_un))},                                          \
 	     0,                                                                                    \
-	     "sockaddr_un only: the stale-API-socket probe; vsock guest connections"},             \
+	     "sockaddr_un only: vsock guest connections"},                                         \
 	    {"openat",                                                                             \
 	     {SECCOMP_MASKED(0, 0xffffffffULL, POLICY_AT_FDCWD_LOW32)},                            \
 	     0,                                                                                    \
@@ -96,9 +94,10 @@
 #define POLICY_KERNEL_SIGSET_BYTES 8
 
 /*
- * startup = preboot + these rows: on from the end of the jail steps until the
- * API socket listens and vm_prepare is done, i.e. before kiln reads a byte of
- * untrusted input; then preboot is stacked and these calls are gone.
+ * startup = preboot + these rows: on from right after the API socket is bound
+ * (main.c, after the jail steps) until the event loop is set up and
+ * vm_prepare is done, i.e. before kiln reads a byte of untrusted input; then
+ * preboot is stacked and these calls are gone.
  */
 static const struct seccomp_rule policy_startup_rules[] = {
     /* main() start-up, right after the jail steps (main_setup_loop); epoll_create1 is in preboot.
@@ -108,10 +107,6 @@ static const struct seccomp_rule policy_startup_rules[] = {
       SECCOMP_EQ(3, SFD_CLOEXEC | SFD_NONBLOCK)},
      0,
      "SIGTERM/SIGINT into the loop: a new signalfd (fd -1) only, never re-arming another"},
-    /* http_server_create: socket, connect (stale probe) and bind rows are shared with preboot. */
-    {"umask", {}, 0, "0177 around bind so the API socket is born 0600, then the old mask back"},
-    {"chmod", {SECCOMP_EQ(1, 0600)}, 0, "the API socket is 0600 whatever the umask was"},
-    {"listen", {SECCOMP_EQ(1, HTTP_LISTEN_BACKLOG)}, 0, "the API socket accepts connections"},
 };
 
 static const struct seccomp_rule policy_preboot_rules[] = {
@@ -153,7 +148,7 @@ static const struct seccomp_rule policy_preboot_rules[] = {
     {"bind",
      {SECCOMP_EQ(2, sizeof(struct sockaddr_un))},
      0,
-     "the API socket (start-up); the vsock uds_path (InstanceStart)"},
+     "the vsock uds_path (InstanceStart); the API socket is bound before any filter"},
     {"listen",
      {SECCOMP_EQ(1, VSOCK_LISTEN_BACKLOG)},
      0,
