@@ -12,8 +12,10 @@
 #include <linux/if_tun.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <time.h>
+#include <sys/un.h>
 
 #include "devices/virtio/vsock.h"
 #include "jail/policy_common.h"
