@@ -114,8 +114,17 @@ class Jail:
             self.proc.wait()
         if self.proc:
             os.close(self.stdin_w)
-        if self.cg and os.path.isdir(os.path.join(self.cg, "kiln", self.id)):
-            os.rmdir(os.path.join(self.cg, "kiln", self.id))
+        cgdir = os.path.join(self.cg, "kiln", self.id) if self.cg else None
+        if cgdir and os.path.isdir(cgdir):
+            # A daemon a failed test left running: it is in this jail's cgroup.
+            with open(os.path.join(cgdir, "cgroup.procs")) as f:
+                for pid in f.read().split():
+                    os.kill(int(pid), signal.SIGKILL)
+            deadline = time.monotonic() + 10
+            while open(os.path.join(cgdir, "cgroup.procs")).read().strip() and \
+                    time.monotonic() < deadline:
+                time.sleep(0.01)
+            os.rmdir(cgdir)
         shutil.rmtree(self.base, ignore_errors=True)
 
 
@@ -521,3 +530,33 @@ def test_unprivileged_refusals_are_clear(kiln, userns_jail, case):
     j.start(kiln, extra + ["--kernel", "/tg.elf"], wrap=wrap)
     assert j.proc.wait(timeout=10) == code, j.describe()
     assert needle in j.err.read_text(), j.describe()
+
+
+@pytest.mark.skipif(cgroup2_mount() is None, reason="no cgroup v2 to find the daemon's pid in")
+def test_new_pid_ns_with_daemonize_leaves_only_pid_1(kiln, jail):
+    """--daemonize --new-pid-ns: the launcher returns 0, the pid-ns parent exits at
+    once, and what is left is PID 1 of its namespace, serving the jailed API."""
+    os.makedirs(jail.root)
+    jail.start(kiln, ["--daemonize", "--new-pid-ns", "--api-sock", "/api.sock",
+                      "--cgroup", "cgroup.max.descendants=0"])
+    assert jail.proc.wait(timeout=10) == 0, jail.describe()
+    procs = os.path.join(jail.cg, "kiln", jail.id, "cgroup.procs")
+    deadline, pids = time.monotonic() + 10, []
+    while time.monotonic() < deadline:  # the launcher returned before the cgroup step
+        pids = open(procs).read().split() if os.path.exists(procs) else []
+        if len(pids) == 1 and (jail.root / "api.sock").exists():
+            break
+        time.sleep(0.01)
+    assert len(pids) == 1, pids
+    pid = int(pids[0])
+    try:
+        assert status_fields(f"/proc/{pid}/status")["NSpid"].split() == [str(pid), "1"]
+        assert os.readlink(f"/proc/{pid}/ns/pid") != os.readlink("/proc/self/ns/pid")
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(str(jail.root / "api.sock"))
+    finally:
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert not os.path.exists(f"/proc/{pid}")
