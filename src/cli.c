@@ -522,7 +522,7 @@ void cli_usage(int fd)
 		"  --help              print this help and exit\n"
 		"\n"
 		"Exit status: 0 guest reset or shut down (or SIGTERM/SIGINT), 1 bad\n"
-		"argument or start-up failure, 3 VM failure while running, 40-56 a jail\n"
+		"argument or start-up failure, 3 VM failure while running, 40-57 a jail\n"
 		"step failed (40 + its row in SECURITY.md), 148 SIGSYS, 149 SIGBUS,\n"
 		"150 SIGSEGV, 151 SIGXFSZ, 154 SIGXCPU, 156 SIGHUP, 157 SIGILL.\n",
 		VM_DEFAULT_BOOT_ARGS);
