@@ -31,7 +31,8 @@ SRC_PURE := src/vmm/guest_mem.c src/vmm/log.c src/vmm/cpuid.c $(wildcard src/vmm
 FUZZ_LIBS := -ljansson -luring -lcap -lseccomp -lpthread
 # Per-target extra sources, e.g. FUZZ_EXTRA_fuzz_http := src/api/http_parse.c
 FUZZ_EXTRA_fuzz_http = $(wildcard src/api/http_parse.c)
-FUZZ_EXTRA_fuzz_vsock = src/devices/virtio/vsock.c src/devices/virtio/vsock_pkt.c
+FUZZ_EXTRA_fuzz_vsock = src/devices/virtio/vsock.c src/devices/virtio/vsock_conn.c \
+	src/devices/virtio/vsock_pkt.c
 FUZZ_EXTRA_fuzz_api = $(filter-out src/api/http.c src/api/api_vm.c,$(wildcard src/api/*.c)) \
 	$(wildcard src/vmm/metrics.c) src/vmm/boot_timer.c
 FUZZ_EXTRA_fuzz_net_tx = src/devices/virtio/net_tx.c src/devices/virtio/net.c src/jail/tap.c
@@ -149,6 +150,7 @@ bench: all
 	/usr/bin/python3 bench/blk_bench.py --out docs/bench-blk.json
 	/usr/bin/python3 bench/api_bench.py --out docs/bench-api.json
 	/usr/bin/python3 bench/rss_after_virtio.py --out docs/bench-rss-virtio.json
+	/usr/bin/python3 bench/vsock_bench.py --out docs/bench-vsock.json
 
 linux-kernel:
 	kernel/linux/build-kernel.sh
