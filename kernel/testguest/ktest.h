@@ -48,6 +48,7 @@ void ktest_rng(const struct tg_boot *b, struct ktest_verdict *v);
 void ktest_integrity(const struct tg_boot *b, struct ktest_verdict *v);
 void ktest_blkbench(const struct tg_boot *b, struct ktest_verdict *v);
 void ktest_vsock_echo(const struct tg_boot *b, struct ktest_verdict *v);
+void ktest_vsock_bench(const struct tg_boot *b, struct ktest_verdict *v);
 /* "vsock_hostile" runs every hostile_vsock_* case (test_vsock.c); true if @name matched. */
 bool ktest_vsock_hostile(const struct tg_boot *b, const char *name, size_t len);
 void ktest_ratelimit(const struct tg_boot *b, struct ktest_verdict *v);

@@ -37,10 +37,11 @@ static const struct ktest ktest_table[] = {
     {"blk_ro", ktest_blk_ro, true, vt_have_blk_ro},
     {"blk_big", ktest_blk_big, true, vt_have_blk_rw},
     {"rng", ktest_rng, true, vt_have_rng},
-    {"integrity", ktest_integrity, false, NULL},   /* for test_integrity.py */
-    {"blkbench", ktest_blkbench, false, NULL},	   /* for bench/blk_bench.py */
-    {"vsock_echo", ktest_vsock_echo, false, NULL}, /* needs a host side: test_vsock.py */
-    {"ratelimit", ktest_ratelimit, false, NULL},   /* for test_ratelimit.py */
+    {"integrity", ktest_integrity, false, NULL},     /* for test_integrity.py */
+    {"blkbench", ktest_blkbench, false, NULL},	     /* for bench/blk_bench.py */
+    {"vsock_echo", ktest_vsock_echo, false, NULL},   /* needs a host side: test_vsock.py */
+    {"vsock_bench", ktest_vsock_bench, false, NULL}, /* for bench/vsock_bench.py */
+    {"ratelimit", ktest_ratelimit, false, NULL},     /* for test_ratelimit.py */
     /* virtio-net: a host responder echoes (tests/integration/test_net.py). */
     {"net_echo", ktest_net_echo, false, NULL},
     {"hostile_net_tx_oversized", ktest_hostile_net_tx_oversized, false, NULL},

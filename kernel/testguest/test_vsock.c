@@ -505,3 +505,111 @@ bool ktest_vsock_hostile(const struct tg_boot *b, const char *name, size_t len)
 	}
 	return any;
 }
+
+/* ---- vsock_bench (bench/vsock_bench.py) ---------------------------------- */
+
+static void tv_bench_mark(const char *what, const char *dir, uint64_t bytes)
+{
+	ktest_info("vsock_bench");
+	con_puts(what);
+	con_puts(" ");
+	con_puts(dir);
+	con_puts(" bytes=");
+	con_dec(bytes);
+	con_puts("\n");
+}
+
+/* Guest to host: @total bytes in packets of up to 64 KiB, as the credit allows. */
+static bool tv_bench_g2h(struct tv_ctx *x, uint64_t total)
+{
+	struct tv_conn c;
+	uint64_t sent = 0;
+	struct tv_pkt p;
+
+	if (!tv_connect(x, &c, TV_GUEST_PORT + 1))
+		return false;
+	tv_bench_mark("begin", "g2h", total);
+	while (sent < total) {
+		uint32_t n = tv_credit(&c);
+
+		if (n == 0) {
+			/* Out of credit: the next packet is kiln's CREDIT_UPDATE (or worse). */
+			if (!tv_recv(&x->t, TV_WAIT_TSC, &p)) {
+				ktest_fail(x->v, "no credit update (timeout)");
+				return false;
+			}
+			tv_take_credit(&c, &p.hdr);
+			tv_rx_done(&x->t, &p);
+			if (p.hdr.op != TV_OP_CREDIT_UPDATE) {
+				tg_str_add_dec(ktest_fail(x->v, "while sending: op "), p.hdr.op);
+				return false;
+			}
+			continue;
+		}
+		if (n > TV_MAX_PAYLOAD)
+			n = TV_MAX_PAYLOAD;
+		if (n > total - sent)
+			n = (uint32_t)(total - sent);
+		if (!tv_tx(x, &c, TV_OP_RW, 0, vt_buf_a, n))
+			return false;
+		sent += n;
+		while (tv_recv(&x->t, 0, &p)) { /* credit updates that already came */
+			tv_take_credit(&c, &p.hdr);
+			tv_rx_done(&x->t, &p);
+		}
+	}
+	/* kiln answers SHUTDOWN with RST only once every byte is in the host socket. */
+	if (!tv_close(x, &c))
+		return false;
+	tv_bench_mark("end", "g2h", sent);
+	return true;
+}
+
+/* Host to guest: take what the host sends until @total bytes arrived. */
+static bool tv_bench_h2g(struct tv_ctx *x, uint64_t total)
+{
+	struct tv_conn c = {.lport = (uint32_t)x->listen};
+	uint64_t got = 0;
+	struct tv_pkt p;
+
+	tv_bench_mark("listening", "h2g", total);
+	if (!tv_recv(&x->t, TV_WAIT_HOST_TSC, &p) || p.hdr.op != TV_OP_REQUEST) {
+		ktest_fail(x->v, "no REQUEST from the host");
+		return false;
+	}
+	tv_rx_done(&x->t, &p);
+	c.rport = p.hdr.src_port;
+	tv_take_credit(&c, &p.hdr);
+	if (!tv_tx(x, &c, TV_OP_RESPONSE, 0, NULL, 0))
+		return false;
+	tv_bench_mark("begin", "h2g", total);
+	while (got < total) {
+		if (!tv_wait_op(x, &c, &p, TV_WAIT_TSC))
+			return false;
+		tv_rx_done(&x->t, &p);
+		if (p.hdr.op != TV_OP_RW) {
+			tg_str_add_dec(ktest_fail(x->v, "while receiving: op "), p.hdr.op);
+			return false;
+		}
+		got += p.hdr.len;
+		c.fwd_cnt += p.hdr.len;
+		if (c.fwd_cnt - c.fwd_reported >= TV_BUF_ALLOC / 4 &&
+		    !tv_tx(x, &c, TV_OP_CREDIT_UPDATE, 0, NULL, 0))
+			return false;
+	}
+	tv_bench_mark("end", "h2g", got);
+	return tv_tx(x, &c, TV_OP_RST, 0, NULL, 0);
+}
+
+void ktest_vsock_bench(const struct tg_boot *b, struct ktest_verdict *v)
+{
+	struct tv_ctx x;
+	uint64_t mib;
+
+	if (!tv_setup(&x, b, v) || !ktest_expect(b, "ktest.vsock_listen=", &x.listen, v) ||
+	    !ktest_expect(b, "ktest.vsock_bench_mib=", &mib, v))
+		return;
+	vt_pattern(vt_buf_a, TV_MAX_PAYLOAD, tg_rdtsc());
+	if (tv_bench_g2h(&x, mib << 20))
+		tv_bench_h2g(&x, mib << 20);
+}
