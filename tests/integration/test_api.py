@@ -598,11 +598,18 @@ def test_vsock_through_the_api(api, guest, tmp_path):
         status, cfg = k.curl("GET", "/vm/config")
         assert status == 200 and cfg["vsock"]["guest_cid"] == 7, cfg
         assert cfg["vsock"]["uds_path"].endswith("/v.sock"), cfg
+        metrics = tmp_path / "metrics.json"
+        k.ok("PUT", "/metrics", {"metrics_path": str(metrics)})
         k.ok("PUT", "/actions", {"action_type": "InstanceStart"})
         k.fault("PUT", "/vsock", json.dumps({"guest_cid": 8, "uds_path": "/w"}), "")
         deadline = time.monotonic() + 60
         while "listening port=" not in k.stdout() and time.monotonic() < deadline:
             time.sleep(0.02)
+        # The guest-initiated echo is over; the guest waits for the host.
+        k.ok("PUT", "/actions", {"action_type": "FlushMetrics"})
+        m = json.loads(metrics.read_text().splitlines()[-1])["vsock"]
+        assert m["tx_bytes"] == m["rx_bytes"] == 1 + 1000 + 4096 + 30000 + 65536, m
+        assert m["conns_opened"] == 1 and m["bad_packets"] == 0 and m["violations"] == 0, m
         sent, _ = host_echo_client(str(uds), LISTEN_PORT, [5, 5000])
         assert k.wait(60) == 0, k.describe()
     finally:
