@@ -144,7 +144,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (flags & 4) {
 		peer = fuzz_host_peer(data[3], flags & 16);
-		vdev_process_events(fz.dev); /* accept, CONNECT, REQUEST into an RX buffer */
+		vdev_process_events(fz.dev); /* accept */
+		vdev_process_events(fz.dev); /* CONNECT read, REQUEST into an RX buffer */
 	}
 	vdev_process_queue(fz.dev, VSOCK_TXQ);
 	vdev_process_events(fz.dev);

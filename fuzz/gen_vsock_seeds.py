@@ -79,6 +79,8 @@ def main():
     seed("fwd_cnt_ahead", 0, image([(hdr(REQUEST, 10, 5000), 0),
                                     (hdr(CREDIT_UPDATE, 10, 5000, fwd=5000), 0)]))
     seed("tiny_rx_buffers", 4, image([(hdr(REQUEST, 11, 5000), 0)], rx_bufs=2, rx_len=20))
+    seed("header_only_rx", 4 | 16, image([(hdr(RESPONSE, 52, 0x40000000), 0)], rx_bufs=8,
+                                         rx_len=44), port=52)
 
 
 if __name__ == "__main__":

@@ -167,6 +167,11 @@ static uint32_t vsock_conn_read(struct vsock_dev *v, struct vsock_conn *c,
 		want = (uint32_t)room;
 	if (want > VSOCK_MAX_PAYLOAD)
 		want = VSOCK_MAX_PAYLOAD;
+	if (want == 0) {
+		/* A header-only RX buffer: a read of 0 bytes would look like end of file. */
+		vsock_hdr_fill(v, c, h, VSOCK_OP_CREDIT_UPDATE);
+		return 0;
+	}
 	niov = vsock_chain_iov(ch, VSOCK_HDR_BYTES, want, iov, VQ_MAX_SEGS);
 	n = vsock_read_iov(c->fd, iov, niov);
 	if (n > 0) {
