@@ -456,6 +456,7 @@ int cli_parse(int argc, char *const argv[], struct cli_opts *o, char *err, size_
 	if (optind < argc)
 		return cli_fail(err, err_len, "unexpected argument '%s'", argv[optind]);
 	o->jail.id = o->id;
+	o->jail.seccomp_level = o->seccomp_level;
 	o->jail.taps = &o->taps;
 	if (jail_validate(&o->jail, err, err_len))
 		return -EINVAL;

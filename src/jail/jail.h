@@ -37,6 +37,7 @@ struct jail_opts {
 	const char *netns;	 /* --netns PATH: join it; NULL: a new, empty one */
 	bool new_pid_ns;	 /* --new-pid-ns: kiln forks and runs as PID 1 of a new one */
 	bool daemonize;		 /* --daemonize */
+	int seccomp_level;	 /* --seccomp-level: also the --new-pid-ns parent's filter */
 	struct jail_cgroup_kv cgroups[JAIL_MAX_CGROUPS];
 	unsigned int nr_cgroups;
 	uint64_t rlimit_nofile, rlimit_fsize; /* --resource-limit no-file=N|fsize=N */

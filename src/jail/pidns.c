@@ -16,11 +16,14 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "jail/jail_priv.h"
+#include "jail/seccomp.h"
 
 /* The exit status a shell would report for @status. */
 static int jail_pidns_exit_code(int status)
@@ -28,6 +31,45 @@ static int jail_pidns_exit_code(int status)
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
 	return 128 + WTERMSIG(status);
+}
+
+/*
+ * The parent's own filter, built now that the child's pid is known: wait for
+ * signals, forward SIGTERM/SIGINT to that pid only, reap it, exit. A forbidden
+ * call traps into the SIGSYS line of signals.c (exit 148).
+ */
+static int jail_pidns_filter(struct jail_ctx *c, pid_t child)
+{
+	const struct seccomp_rule rules[] = {
+	    {"rt_sigtimedwait", {}, 0, "sigwaitinfo: SIGTERM, SIGINT, SIGCHLD"},
+	    {"kill",
+	     {SECCOMP_MASKED(0, 0xffffffffULL, (uint32_t)child), SECCOMP_EQ(1, SIGTERM)},
+	     0,
+	     "forward SIGTERM to the child, nobody else"},
+	    {"kill",
+	     {SECCOMP_MASKED(0, 0xffffffffULL, (uint32_t)child), SECCOMP_EQ(1, SIGINT)},
+	     0,
+	     "forward SIGINT to the child, nobody else"},
+	    {"wait4", {SECCOMP_MASKED(0, 0xffffffffULL, (uint32_t)child)}, 0, "reap the child"},
+	    {"exit_group", {}, 0, "exit with the child's code"},
+	    {"write", {SECCOMP_EQ(0, STDERR_FILENO)}, 0, "a fatal signal's log line (signals.c)"},
+	    {"rt_sigreturn", {}, 0, "return from a signal handler"},
+	};
+	const struct seccomp_policy policy = {"pidns-parent", rules,
+					      sizeof(rules) / sizeof(rules[0]), NULL};
+	void *insns = NULL;
+	size_t nr = 0;
+	int err;
+
+	if (c->o->seccomp_level == SECCOMP_LEVEL_OFF)
+		return 0;
+	err = seccomp_compile(&policy, (enum seccomp_level)c->o->seccomp_level, &insns, &nr);
+	if (!err)
+		err = seccomp_load_prog(insns, nr, "kiln_pidns_parent");
+	free(insns);
+	if (err)
+		snprintf(c->detail, sizeof(c->detail), "the parent's seccomp filter");
+	return err;
 }
 
 __attribute__((noreturn)) static void jail_pidns_supervise(pid_t child, const sigset_t *set)
@@ -92,5 +134,8 @@ int jail_pidns_fork(struct jail_ctx *c)
 	if (c->o->daemonize)
 		_exit(0);
 	close(p[0]);
+	/* On failure the step's exit ends the parent, and PR_SET_PDEATHSIG the child. */
+	if (jail_pidns_filter(c, pid))
+		return -EPERM;
 	jail_pidns_supervise(pid, &set); /* p[1] stays open until the parent exits */
 }

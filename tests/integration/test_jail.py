@@ -373,8 +373,8 @@ def children_of(ppid):
 def test_new_pid_ns_runs_the_vm_as_pid_1(kiln, guest, jail):
     """--new-pid-ns: the launcher forks once, last; the child is PID 1 of a new PID
     namespace, runs the guest confined like any jailed kiln (every thread: Seccomp 2,
-    no caps, no_new_privs); the parent is as confined (minus seccomp), forwards SIGTERM
-    and exits with the child's 0."""
+    no caps, no_new_privs); the parent is as confined, under a filter of its own,
+    forwards SIGTERM and exits with the child's 0."""
     os.makedirs(jail.root)
     shutil.copy(guest("pvh"), jail.root / "tg.elf")
     jail.start(kiln, ["--new-pid-ns", "--api-sock", "/api.sock", "--log-level", "info"])
@@ -389,7 +389,8 @@ def test_new_pid_ns_runs_the_vm_as_pid_1(kiln, guest, jail):
         os.readlink(f"/proc/{child}/ns/pid")
     assert status_fields(f"/proc/{child}/status")["NSpid"].split() == [str(child), "1"]
     assert_confined(child)
-    assert_confined(parent, min_tasks=1, seccomp="0")  # no filter of its own (SECURITY.md)
+    assert_confined(parent, min_tasks=1)  # its own seven-row filter (pidns.c)
+    assert status_fields(f"/proc/{parent}/status")["Seccomp_filters"] == "1"
     rst, jst = os.stat(f"/proc/{parent}/root"), os.stat(jail.root)
     assert (rst.st_dev, rst.st_ino) == (jst.st_dev, jst.st_ino)
     # The parent holds stdio and the pipe whose closing tells the child it is gone.
@@ -405,11 +406,13 @@ def test_new_pid_ns_runs_the_vm_as_pid_1(kiln, guest, jail):
     assert "received Terminated, stopping" in jail.err.read_text(), jail.describe()
 
 
-@pytest.mark.parametrize("case", ["missing-kernel", "seccomp-kill", "child-killed"])
+@pytest.mark.parametrize("case", ["missing-kernel", "seccomp-kill", "child-killed",
+                                  "sigint-forwarded"])
 def test_new_pid_ns_exit_code_propagates(kiln, build_dir, guest, jail, case):
     """The parent exits with the child's code: a start-up failure (1), a forbidden
     syscall on a vCPU thread of PID 1 (kiln-selftest: 148, the SIGSYS handler runs for
-    PID 1 too), a SIGKILL of the child from outside (128 + 9)."""
+    PID 1 too), a SIGKILL of the child from outside (128 + 9), SIGINT to the parent
+    (forwarded through its filter: a clean stop, 0)."""
     os.makedirs(jail.root)
     shutil.copy(guest("pvh"), jail.root / "tg.elf")
     args = ["--new-pid-ns", "--kernel", "/tg.elf", "--boot-args",
@@ -429,6 +432,10 @@ def test_new_pid_ns_exit_code_propagates(kiln, build_dir, guest, jail, case):
         assert len(kids) == 1, kids
         os.kill(kids[0], signal.SIGKILL)
         want = 128 + signal.SIGKILL
+    if case == "sigint-forwarded":
+        jail.wait_stdout("KTEST HOLD")
+        jail.proc.send_signal(signal.SIGINT)
+        want = 0
     assert jail.proc.wait(timeout=30) == want, jail.describe()
     if case == "seccomp-kill":
         assert "made forbidden syscall" in jail.err.read_text(), jail.describe()
