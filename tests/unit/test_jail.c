@@ -216,7 +216,12 @@ static void test_jail_cli_flags(void **state)
 	assert_non_null(strstr(err, "need --jail"));
 	assert_int_equal(parse_argv(no_id, err), -EINVAL);
 	assert_non_null(strstr(err, "--id"));
-	assert_int_equal(parse_argv(pidns, err), 0);
+	argc = 0;
+	while (pidns[argc])
+		argc++;
+	assert_int_equal(cli_parse(argc, pidns, &o, err, sizeof(err)), 0);
+	assert_true(o.jail.new_pid_ns);
+	assert_int_equal(o.jail.seccomp_level, 2); /* the parent's filter follows --seccomp-level */
 	assert_int_equal(parse_argv(bad_id, err), -EINVAL);
 	assert_non_null(strstr(err, "--id must match"));
 }
