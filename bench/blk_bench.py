@@ -108,7 +108,7 @@ def make_image(path, mib):
 def vmm_commands(args, image):
     boot = (f"ktest=blkbench ktest.bb_reads={args.reads} ktest.bb_writes={args.writes} "
             f"ktest.bb_reads_deep={args.reads_deep} ktest.bb_writes_deep={args.writes_deep} "
-            f"ktest.bb_depth={args.depth}")
+            f"ktest.bb_depth={args.depth}" + (" ktest.bb_irq=1" if args.irq else ""))
     kdrive = image + (",direct" if args.mode == "direct" else "")
     if args.engine == "async":
         kdrive += ",aio=io_uring"
@@ -277,6 +277,9 @@ def main():
     ap.add_argument("--mode", choices=["buffered", "direct"], default="buffered")
     ap.add_argument("--engine", choices=["sync", "async"], default="sync",
                     help="kiln's io_engine: sync (preadv/pwritev) or async (io_uring)")
+    ap.add_argument("--irq", action="store_true",
+                    help="the guest waits for the used-ring interrupt (halted) instead of "
+                         "polling (ktest.bb_irq=1; results under <mode>[-async]-irq)")
     ap.add_argument("--reads", type=int, default=10000, help="4 KiB reads at depth 1")
     ap.add_argument("--reads-deep", type=int, default=60000, help="4 KiB reads at depth D")
     ap.add_argument("--writes", type=int, default=4000, help="64 KiB writes at depth 1")
@@ -349,7 +352,8 @@ def main():
         "host": {"kernel": platform.release(), "cpus": os.cpu_count(),
                  "loadavg_before": load_before,
                  "loadavg_after": [round(x, 2) for x in os.getloadavg()]},
-        "mode": args.mode, "engine": args.engine, "runs": args.runs, "warmup": args.warmup,
+        "mode": args.mode, "engine": args.engine, "irq": args.irq, "runs": args.runs,
+        "warmup": args.warmup,
         "reads": args.reads, "reads_deep": args.reads_deep, "writes": args.writes,
         "writes_deep": args.writes_deep, "depth": args.depth,
         "image_mib": args.image_mib, "nice": args.nice, "fifo": args.fifo,
@@ -367,7 +371,8 @@ def main():
                 old = {}
         if not isinstance(old, dict) or "modes" not in old:
             old = {"modes": {}}
-        mode_key = args.mode + ("-async" if args.engine == "async" else "")
+        mode_key = (args.mode + ("-async" if args.engine == "async" else "")
+                    + ("-irq" if args.irq else ""))
         old["modes"][mode_key] = result
         with open(args.out, "w") as f:
             json.dump(old, f, indent=1)

@@ -109,10 +109,20 @@ tg_isr_common:
 2:	cmpq $6, (%rsp) /* #UD */
 	jne 3f
 	cmpq $tg_cpuid_trap, 16(%rsp)
-	jne 3f
+	jne 4f
 	add $16, %rsp
 	cpuid
 	addq $2, (%rsp) /* past the ud2 */
+	iretq
+4:	cmpq $tg_wait_trap, 16(%rsp)
+	jne 3f
+	add $16, %rsp
+	cmpw %dx, (%rcx) /* IF is clear here: no interrupt slips in after this check */
+	jne 5f
+	sti
+	hlt /* sti's shadow: an interrupt pending now still wakes the hlt */
+	cli
+5:	addq $2, (%rsp) /* past the ud2 */
 	iretq
 3:	popq tg_panic_vector
 	popq tg_panic_err
@@ -134,6 +144,17 @@ tg_isr_common:
 	.globl tg_cpuid_cpl0
 tg_cpuid_cpl0:
 tg_cpuid_trap:
+	ud2
+	ret
+
+/*
+ * Wait for an interrupt for CPL3 callers (hlt faults at CPL3): RCX = address of
+ * a u16, DX = the value the caller last saw there. Halts only while it is
+ * unchanged, checked with IF clear; returns after the interrupt's handler ran.
+ */
+	.globl tg_wait_cpl0
+tg_wait_cpl0:
+tg_wait_trap:
 	ud2
 	ret
 

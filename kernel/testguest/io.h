@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tg_layout.h"
+
 /* Everything below 4 GiB is identity mapped (tables.S); nothing above. */
 #define TG_MAPPED_LIMIT 0x100000000ULL
 
@@ -58,6 +60,50 @@ static inline void tg_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t r[4])
 			 : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
 			 : "a"(leaf), "c"(subleaf)
 			 : "memory");
+}
+
+/* SDM vol. 3 chapter 11 (APIC). */
+#define LAPIC_ID_PA	   0xfee00020ULL
+#define LAPIC_TPR_PA	   0xfee00080ULL
+#define LAPIC_SVR_PA	   0xfee000f0ULL
+#define LAPIC_LVT_LINT0_PA 0xfee00350ULL
+#define LAPIC_SVR_ENABLE   0x100
+#define LAPIC_LVT_MASKED   0x10000
+#define LAPIC_DM_EXTINT	   0x700
+
+/* 82093AA IOAPIC data sheet §3.2.4 (redirection table). */
+#define IOAPIC_INDEX_PA	   0xfec00000ULL
+#define IOAPIC_DATA_PA	   0xfec00010ULL
+#define IOAPIC_REDTBL(pin) (0x10 + 2 * (pin))
+#define IOAPIC_RTE_MASKED  0x10000 /* fixed, physical, edge, active high when clear */
+
+static inline void tg_ioapic_write(uint32_t reg, uint32_t val)
+{
+	tg_mmio_write32(IOAPIC_INDEX_PA, reg);
+	tg_mmio_write32(IOAPIC_DATA_PA, val);
+}
+
+/* Software-enable this CPU's LAPIC, LINT0 masked, TPR 0; returns its APIC id. */
+static inline uint32_t tg_lapic_enable(void)
+{
+	tg_mmio_write32(LAPIC_SVR_PA, LAPIC_SVR_ENABLE | TG_SPURIOUS_VECTOR);
+	tg_mmio_write32(LAPIC_LVT_LINT0_PA, LAPIC_LVT_MASKED | LAPIC_DM_EXTINT);
+	tg_mmio_write32(LAPIC_TPR_PA, 0);
+	return tg_mmio_read32(LAPIC_ID_PA) >> 24;
+}
+
+/* IOAPIC @pin -> @vector on the LAPIC tg_lapic_enable() set up (edge, active high). */
+static inline void tg_ioapic_route(uint32_t pin, uint8_t vector, bool masked)
+{
+	tg_ioapic_write(IOAPIC_REDTBL(pin) + 1, (tg_mmio_read32(LAPIC_ID_PA) >> 24) << 24);
+	tg_ioapic_write(IOAPIC_REDTBL(pin), vector | (masked ? IOAPIC_RTE_MASKED : 0));
+}
+
+/* Halt until an interrupt unless *p != seen (entry.S tg_wait_cpl0; CPL0, emulated on some hosts).
+ */
+static inline void tg_wait_while16(const volatile uint16_t *p, uint16_t seen)
+{
+	__asm__ volatile("call tg_wait_cpl0" : : "c"(p), "d"(seen) : "memory");
 }
 
 static inline uint64_t tg_rdtsc(void)

@@ -20,6 +20,13 @@
  *     KTEST-INFO blkbench result op=.. bs=.. depth=.. n=.. errors=<e> tsc=<ticks>
  *                                tsc_begin=<abs> tsc_end=<abs>
  *
+ * With ktest.bb_irq=1 the guest waits for the used-ring interrupt instead of
+ * spinning: used_event asks for one at the next completion, the device's line
+ * is routed through the IOAPIC (edge) to BB_IRQ_VECTOR, and the guest halts
+ * in a CPL0 service (tg_wait_while16) until it comes; every interrupt taken is
+ * acknowledged (InterruptACK) before the used ring is read again. The result
+ * line then also gives waits= (halts) and irqs= (interrupts taken).
+ *
  * Knobs: ktest.bb_reads=N (4 KiB reads per read phase, default 20000),
  * ktest.bb_writes=N (64 KiB writes per write phase, default 4000),
  * ktest.bb_reads_deep=N / ktest.bb_writes_deep=N (the same at depth D; default:
@@ -41,6 +48,7 @@
 #define BB_DEFAULT_WRITE 4000
 #define BB_SLOT_BYTES	 65536
 #define BB_SLOTS_PER_BUF ((uint32_t)(sizeof(vt_buf_a) / BB_SLOT_BYTES))
+#define BB_IRQ_VECTOR	 0x31
 
 struct bb_state {
 	struct vio_dev *d;
@@ -51,6 +59,9 @@ struct bb_state {
 	uint64_t rnd;
 	uint64_t next_write; /* byte offset of the next sequential write */
 	uint64_t errors;
+	bool irq;	      /* wait for the used-ring interrupt instead of polling */
+	uint32_t irq_seen;    /* tg_irq_count[BB_IRQ_VECTOR] at the last ACK */
+	uint64_t waits, irqs; /* per phase */
 };
 
 static struct vio_blk_hdr bb_hdr[BB_MAX_DEPTH] __attribute__((aligned(16)));
@@ -123,14 +134,50 @@ static void bb_kick(struct bb_state *s)
 	vio_notify(d, 0);
 }
 
-/* Keep used_event far ahead of the used index: no interrupts wanted. */
+/*
+ * Polling: keep used_event far ahead of the used index (no interrupts wanted).
+ * Interrupt mode: ask for one at the next used entry.
+ */
 static void bb_used_event(struct bb_state *s)
 {
 	struct vio_dev *d = s->d;
 
 	if (s->event_idx)
 		*(volatile uint16_t *)(d->avail + 4 + 2 * (uint32_t)d->qsize) =
-		    (uint16_t)(d->used_idx + 0x8000);
+		    (uint16_t)(d->used_idx + (s->irq ? 0 : 0x8000));
+}
+
+/*
+ * Interrupt mode, nothing new on the used ring: acknowledge what was taken,
+ * ask for an interrupt, and halt unless an entry arrived meanwhile.
+ */
+static void bb_wait_irq(struct bb_state *s)
+{
+	struct vio_dev *d = s->d;
+	volatile uint16_t *used_idx = (volatile uint16_t *)(d->used + 2);
+	uint32_t n = tg_irq_count[BB_IRQ_VECTOR];
+
+	if (n != s->irq_seen) {
+		/* A level-triggered source (QEMU) stays up until this; kiln's irqfd does not care.
+		 */
+		vio_write(d, VIO_INTERRUPT_ACK, 1);
+		s->irqs += n - s->irq_seen;
+		s->irq_seen = n;
+	}
+	bb_used_event(s);
+	bb_mfence(); /* used_event out before used->idx is read: the device sees one or we do */
+	if (*used_idx != d->used_idx)
+		return;
+	s->waits++;
+	tg_wait_while16(used_idx, d->used_idx);
+}
+
+/* Route the device's line (its IOAPIC pin) to BB_IRQ_VECTOR on this CPU, edge-triggered. */
+static void bb_irq_setup(struct bb_state *s)
+{
+	tg_lapic_enable();
+	tg_ioapic_route(s->d->irq, BB_IRQ_VECTOR, false);
+	s->irq_seen = tg_irq_count[BB_IRQ_VECTOR];
 }
 
 /* One phase: @n requests with at most @depth in flight. False on a device timeout. */
@@ -148,6 +195,10 @@ static bool bb_phase(struct bb_state *s, uint64_t n, uint32_t depth, struct ktes
 		uint16_t now = vio_used_idx_now(d);
 
 		if (now == d->used_idx) {
+			if (s->irq) {
+				bb_wait_irq(s);
+				continue;
+			}
 			if (tg_rdtsc() - last_progress > VIO_TIMEOUT_TSC) {
 				tg_str_add_hex(ktest_fail(v, "timeout, device status "),
 					       vio_read(d, VIO_STATUS));
@@ -192,6 +243,8 @@ static void bb_run(struct bb_state *s, uint32_t op, uint64_t n, uint32_t depth,
 	s->op = op;
 	s->bytes = op == VIO_BLK_T_IN ? BB_READ_BYTES : BB_WRITE_BYTES;
 	s->errors = 0;
+	s->waits = 0;
+	s->irqs = 0;
 	ktest_info("blkbench");
 	con_puts("begin op=");
 	con_puts(name);
@@ -227,6 +280,12 @@ static void bb_run(struct bb_state *s, uint32_t op, uint64_t n, uint32_t depth,
 	con_dec(t0);
 	con_puts(" tsc_end=");
 	con_dec(t1);
+	if (s->irq) {
+		con_puts(" waits=");
+		con_dec(s->waits);
+		con_puts(" irqs=");
+		con_dec(s->irqs);
+	}
 	con_puts("\n");
 	if (s->errors) {
 		tg_str_add(ktest_fail(v, name), " errors ");
@@ -263,6 +322,7 @@ void ktest_blkbench(const struct tg_boot *b, struct ktest_verdict *v)
 	writes_deep = bb_knob(b, "ktest.bb_writes_deep=", writes, v);
 	depth = bb_knob(b, "ktest.bb_depth=", BB_MAX_DEPTH, v);
 	seed = bb_knob(b, "ktest.bb_seed=", 0x2545f4914f6cdd1dULL, v);
+	s.irq = bb_knob(b, "ktest.bb_irq=", 0, v) != 0;
 	if (v->failed)
 		return;
 	if (depth < 1 || depth > BB_MAX_DEPTH) {
@@ -299,7 +359,15 @@ void ktest_blkbench(const struct tg_boot *b, struct ktest_verdict *v)
 	con_dec(s.event_idx);
 	con_puts(" features=");
 	con_hex(d->features);
+	con_puts(" irq=");
+	con_dec(s.irq ? d->irq : 0);
 	con_puts("\n");
+	if (s.irq && !s.event_idx) {
+		ktest_fail(v, "ktest.bb_irq needs RING_EVENT_IDX");
+		return;
+	}
+	if (s.irq)
+		bb_irq_setup(&s);
 	bb_used_event(&s);
 
 	if (reads)

@@ -11,31 +11,10 @@
 #include "ktest.h"
 #include "tg_layout.h"
 
-/* SDM vol. 3 chapter 11 (APIC). */
-#define LAPIC_ID_PA	   0xfee00020ULL
-#define LAPIC_TPR_PA	   0xfee00080ULL
-#define LAPIC_SVR_PA	   0xfee000f0ULL
-#define LAPIC_LVT_LINT0_PA 0xfee00350ULL
-#define LAPIC_SVR_ENABLE   0x100
-#define LAPIC_LVT_MASKED   0x10000
-#define LAPIC_DM_EXTINT	   0x700
-
-/* 82093AA IOAPIC data sheet §3.2.4 (redirection table). */
-#define IOAPIC_INDEX_PA	   0xfec00000ULL
-#define IOAPIC_DATA_PA	   0xfec00010ULL
-#define IOAPIC_REDTBL(pin) (0x10 + 2 * (pin))
-#define IOAPIC_RTE_MASKED  0x10000 /* fixed, physical, edge, active high when clear */
-
 #define SERIAL_IRQ_PIN 4
 #define IRQ_VECTOR     0x24
 /* ~200 ms on a 4 GHz TSC, up to ~800 ms on a 1 GHz one. */
 #define IRQ_WAIT_TSC_CYCLES 800000000ULL
-
-static void ioapic_write(uint32_t reg, uint32_t val)
-{
-	tg_mmio_write32(IOAPIC_INDEX_PA, reg);
-	tg_mmio_write32(IOAPIC_DATA_PA, val);
-}
 
 void ktest_irq(const struct tg_boot *b, struct ktest_verdict *v)
 {
@@ -45,13 +24,8 @@ void ktest_irq(const struct tg_boot *b, struct ktest_verdict *v)
 
 	(void)b;
 
-	tg_mmio_write32(LAPIC_SVR_PA, LAPIC_SVR_ENABLE | TG_SPURIOUS_VECTOR);
-	tg_mmio_write32(LAPIC_LVT_LINT0_PA, LAPIC_LVT_MASKED | LAPIC_DM_EXTINT);
-	tg_mmio_write32(LAPIC_TPR_PA, 0);
-	apic_id = tg_mmio_read32(LAPIC_ID_PA) >> 24;
-
-	ioapic_write(IOAPIC_REDTBL(SERIAL_IRQ_PIN) + 1, apic_id << 24);
-	ioapic_write(IOAPIC_REDTBL(SERIAL_IRQ_PIN), IRQ_VECTOR);
+	apic_id = tg_lapic_enable();
+	tg_ioapic_route(SERIAL_IRQ_PIN, IRQ_VECTOR, false);
 
 	before = tg_irq_count[IRQ_VECTOR];
 	spurious = tg_irq_count[TG_SPURIOUS_VECTOR];
@@ -66,7 +40,7 @@ void ktest_irq(const struct tg_boot *b, struct ktest_verdict *v)
 	} while (tg_irq_count[IRQ_VECTOR] == before && waited < IRQ_WAIT_TSC_CYCLES);
 	tg_outb(COM1_PORT + UART_IER, 0);
 	tg_outb(COM1_PORT + UART_MCR, mcr);
-	ioapic_write(IOAPIC_REDTBL(SERIAL_IRQ_PIN), IOAPIC_RTE_MASKED | IRQ_VECTOR);
+	tg_ioapic_route(SERIAL_IRQ_PIN, IRQ_VECTOR, true);
 
 	ktest_info("irq");
 	con_puts("vector=");

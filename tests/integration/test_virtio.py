@@ -175,6 +175,23 @@ def test_async_hostile_guest(run_kiln, guest, tmp_path):
         assert f.read() == b"\x42" * RO_IMG_BYTES, "read-only drive modified"
 
 
+@pytest.mark.parametrize("opts", ["", ",aio=io_uring"])
+def test_blkbench_waits_for_interrupts(run_kiln, guest, tmp_path, opts):
+    """ktest.bb_irq=1: the guest halts until the used-ring interrupt (CPL0 wait service)
+    instead of polling; every request completes OK and interrupts really arrived."""
+    rw = make_image(tmp_path / "rw.img", RW_IMG_BYTES)
+    run = run_kiln(blk_args(guest(), "blkbench", [rw + opts],
+                            extra_boot="ktest.bb_irq=1 ktest.bb_reads=50 ktest.bb_reads_deep=200 "
+                                       "ktest.bb_writes=20 ktest.bb_writes_deep=100 "
+                                       "ktest.bb_depth=8"))
+    check_pass(run, ["blkbench"])
+    results = [l for l in run.stdout.splitlines() if "blkbench result " in l]
+    assert len(results) == 4, run.describe()
+    for line in results:
+        kv = dict(f.split("=", 1) for f in line.split() if "=" in f)
+        assert kv["errors"] == "0" and int(kv["irqs"]) > 0, line
+
+
 def test_long_drive_id_serial_is_20_bytes(run_kiln, guest, tmp_path):
     """ids may be up to 64 characters; GET_ID returns the first 20, unterminated."""
     rw = make_image(tmp_path / "rw.img", RW_IMG_BYTES)
