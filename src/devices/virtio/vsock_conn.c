@@ -358,6 +358,9 @@ static void vsock_host_cmd(struct vsock_dev *v, struct vsock_conn *c, bool peer_
 	if (r == 0 && (size_t)n < sizeof(buf) && !peer_done)
 		return;
 	if (r <= 0 || recv(c->fd, buf, line, MSG_DONTWAIT) != (ssize_t)line) {
+		/* Take the refused line, so the peer reads end of file, not a reset. */
+		if (r < 0 && n > 0 && recv(c->fd, buf, (size_t)n, MSG_DONTWAIT) < 0)
+			log_debug("vsock: dropping a refused CONNECT line: %s", strerror(errno));
 		v->stats.conns_refused++;
 		vsock_conn_free(v, c);
 		return;
