@@ -238,6 +238,8 @@ static void net_rx_pass(struct vdev *d, struct net_dev *n)
 	if (!net_rx_live(d))
 		return;
 	net_apply_offloads(d, n);
+	/* While kiln has buffers it needs no RX notification (§2.7.10); see NET_RX_WAIT. */
+	vq_set_notify(&d->vqs[NET_RXQ], false);
 	for (;;) {
 		if (n->rx_len) {
 			enum net_rx_result res = net_rx_deliver(d, n);
@@ -248,8 +250,13 @@ static void net_rx_pass(struct vdev *d, struct net_dev *n)
 				break;
 			}
 			if (res == NET_RX_WAIT) {
-				/* Back-pressure: the tap is not read until the guest adds buffers.
+				/*
+				 * Back-pressure: the tap is not read until the guest adds
+				 * buffers, which it now tells us about; unless some raced in.
 				 */
+				vq_set_notify(&d->vqs[NET_RXQ], true);
+				if (vq_has_pending(&d->vqs[NET_RXQ]))
+					continue;
 				n->stats.rx_ring_full++;
 				break;
 			}
@@ -268,14 +275,39 @@ static void net_rx_pass(struct vdev *d, struct net_dev *n)
 
 /* ---- ops --------------------------------------------------------------- */
 
+/*
+ * TX: no driver notifications while the guest keeps the queue busy. A pass
+ * that ends with more chains already available leaves them off and comes
+ * back through its own eventfd (after the loop has served everything else);
+ * only a pass that finds the queue drained turns them on again, then checks
+ * once more for a chain that raced the switch.
+ */
+static void net_tx_pass(struct vdev *d, struct net_dev *n)
+{
+	struct virtqueue *vq = &d->vqs[NET_TXQ];
+
+	vq_set_notify(vq, false);
+	if (vdev_drain_queue(d, NET_TXQ, &n->chain, net_tx_chain) != VQ_OK) {
+		n->stats.resets++;
+		return;
+	}
+	if (vq_has_pending(vq)) {
+		vdev_kick_queue(d, NET_TXQ);
+		return;
+	}
+	vq_set_notify(vq, true);
+	if (vq_has_pending(vq))
+		vdev_kick_queue(d, NET_TXQ);
+}
+
 static void net_process_queue(struct vdev *d, unsigned int q)
 {
 	struct net_dev *n = d->priv;
 
 	if (q == NET_RXQ)
 		net_rx_pass(d, n);
-	else if (q == NET_TXQ && vdev_drain_queue(d, q, &n->chain, net_tx_chain) != VQ_OK)
-		n->stats.resets++;
+	else if (q == NET_TXQ)
+		net_tx_pass(d, n);
 }
 
 static int net_event_fd(struct vdev *d)

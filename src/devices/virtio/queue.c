@@ -313,6 +313,23 @@ enum vq_err vq_pop(struct virtqueue *vq, struct vq_chain *chain)
 	return VQ_OK;
 }
 
+void vq_set_notify(struct virtqueue *vq, bool enable)
+{
+	if (!vq->ready || vq->event_idx)
+		return;
+	/* The device owns used->flags; the driver only reads it. */
+	vq_st16(vq->used, enable ? 0 : VRING_USED_F_NO_NOTIFY, __ATOMIC_RELAXED);
+}
+
+bool vq_has_pending(struct virtqueue *vq)
+{
+	if (!vq->ready || vq->broken)
+		return false;
+	/* Our flags/avail_event store must be visible before we read avail->idx (§2.7.10). */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return vq_ld16(vq_avail_idx(vq), __ATOMIC_ACQUIRE) != vq->last_avail_idx;
+}
+
 void vq_unpop(struct virtqueue *vq, uint16_t n)
 {
 	if (!n || !vq->ready)

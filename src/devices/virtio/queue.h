@@ -108,6 +108,16 @@ enum vq_err vq_pop(struct virtqueue *vq, struct vq_chain *chain);
  */
 void vq_unpop(struct virtqueue *vq, uint16_t n);
 
+/*
+ * §2.7.10 without RING_EVENT_IDX: VRING_USED_F_NO_NOTIFY tells the driver it
+ * need not notify while the device works through the queue anyway. With
+ * EVENT_IDX this is a no-op: avail_event, republished at every pop, already
+ * asks only for the next entry after the last one taken.
+ */
+void vq_set_notify(struct virtqueue *vq, bool enable);
+/* Has the driver made chains available that were not popped yet? (full fence first) */
+bool vq_has_pending(struct virtqueue *vq);
+
 /* Put @head on the used ring with @len bytes written (release ordering). */
 void vq_push(struct virtqueue *vq, uint16_t head, uint32_t len);
 
