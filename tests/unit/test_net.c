@@ -307,6 +307,8 @@ static void test_net_tx_frame_reaches_tap(void **state)
 	assert_int_equal(unit_ld32(unit_gpa(t->u, TX_USED + 8)), 0);
 	assert_int_equal(t->n.stats.tx_frames, 1);
 	assert_int_equal(t->n.stats.tx_bytes, FRAME_BYTES);
+	/* The queue drained: notifications are wanted again (§2.7.10). */
+	assert_int_equal(unit_ld16(unit_gpa(t->u, TX_USED)), 0);
 	tdev_free(t);
 }
 
@@ -346,6 +348,8 @@ static void test_net_rx_frame_fills_one_buffer(void **state)
 	assert_int_equal(buf[NET_HDR_BYTES + FRAME_BYTES], 0xcc); /* nothing past the frame */
 	assert_int_equal(t->n.stats.rx_frames, 1);
 	assert_true(t->d.interrupt_status & VIRTIO_INT_USED_RING);
+	/* kiln still holds buffers: the driver need not notify it of more. */
+	assert_int_equal(unit_ld16(unit_gpa(t->u, RX_USED)), VRING_USED_F_NO_NOTIFY);
 	tdev_free(t);
 }
 
@@ -398,6 +402,7 @@ static void test_net_rx_full_ring_stops_reading_tap(void **state)
 	assert_int_equal(unit_ld16(used + 2), 0);
 	assert_int_equal(t->n.stats.rx_ring_full, 1);
 	assert_int_equal(t->n.stats.rx_dropped, 0);
+	assert_int_equal(unit_ld16(used), 0);		   /* waiting for buffers: notify me */
 	post(t, NET_RXQ, BUF_GPA, 64, VRING_DESC_F_WRITE); /* too small for frame 1 alone */
 	vdev_process_queue(&t->d, NET_RXQ);
 	assert_int_equal(unit_ld16(used + 2), 0); /* given back, not used */

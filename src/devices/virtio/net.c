@@ -174,6 +174,7 @@ static enum net_rx_result net_rx_deliver(struct vdev *d, struct net_dev *n)
 		err = vq_pop(vq, c);
 		if (err == VQ_EMPTY) {
 			vq_unpop(vq, (uint16_t)nbufs);
+			n->rx_held = (uint16_t)nbufs;
 			return NET_RX_WAIT;
 		}
 		if (err) {
@@ -255,7 +256,7 @@ static void net_rx_pass(struct vdev *d, struct net_dev *n)
 				 * buffers, which it now tells us about; unless some raced in.
 				 */
 				vq_set_notify(&d->vqs[NET_RXQ], true);
-				if (vq_has_pending(&d->vqs[NET_RXQ]))
+				if (vq_has_pending(&d->vqs[NET_RXQ], n->rx_held))
 					continue;
 				n->stats.rx_ring_full++;
 				break;
@@ -291,12 +292,12 @@ static void net_tx_pass(struct vdev *d, struct net_dev *n)
 		n->stats.resets++;
 		return;
 	}
-	if (vq_has_pending(vq)) {
+	if (vq_has_pending(vq, 0)) {
 		vdev_kick_queue(d, NET_TXQ);
 		return;
 	}
 	vq_set_notify(vq, true);
-	if (vq_has_pending(vq))
+	if (vq_has_pending(vq, 0))
 		vdev_kick_queue(d, NET_TXQ);
 }
 

@@ -61,6 +61,7 @@ struct net_dev {
 	/* RX: one frame read from the tap, waiting for guest buffers (rx_len 0: none). */
 	uint8_t *rx_buf; /* owned, NET_MAX_CHAIN_BYTES */
 	uint32_t rx_len;
+	uint16_t rx_held; /* chains given back at the last NET_RX_WAIT: too few for rx_len */
 	uint16_t rx_heads[NET_QUEUE_SIZE];
 	uint32_t rx_used[NET_QUEUE_SIZE];
 	/* Scratch, too big for the stack; main thread only. */

@@ -321,13 +321,16 @@ void vq_set_notify(struct virtqueue *vq, bool enable)
 	vq_st16(vq->used, enable ? 0 : VRING_USED_F_NO_NOTIFY, __ATOMIC_RELAXED);
 }
 
-bool vq_has_pending(struct virtqueue *vq)
+bool vq_has_pending(struct virtqueue *vq, uint16_t held)
 {
+	uint16_t avail;
+
 	if (!vq->ready || vq->broken)
 		return false;
 	/* Our flags/avail_event store must be visible before we read avail->idx (§2.7.10). */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	return vq_ld16(vq_avail_idx(vq), __ATOMIC_ACQUIRE) != vq->last_avail_idx;
+	avail = vq_ld16(vq_avail_idx(vq), __ATOMIC_ACQUIRE);
+	return (uint16_t)(avail - vq->last_avail_idx) > held;
 }
 
 void vq_unpop(struct virtqueue *vq, uint16_t n)

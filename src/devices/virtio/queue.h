@@ -115,8 +115,12 @@ void vq_unpop(struct virtqueue *vq, uint16_t n);
  * asks only for the next entry after the last one taken.
  */
 void vq_set_notify(struct virtqueue *vq, bool enable);
-/* Has the driver made chains available that were not popped yet? (full fence first) */
-bool vq_has_pending(struct virtqueue *vq);
+/*
+ * Has the driver made more than @held chains available beyond the last one
+ * popped? (@held: chains the device gave back with vq_unpop() and is waiting
+ * to be able to use.) Full fence first, so a flag just switched is visible.
+ */
+bool vq_has_pending(struct virtqueue *vq, uint16_t held);
 
 /* Put @head on the used ring with @len bytes written (release ordering). */
 void vq_push(struct virtqueue *vq, uint16_t head, uint32_t len);
