@@ -257,11 +257,13 @@ def test_daemonize_detaches_into_its_own_session(kiln, jail):
     jail.start(kiln, ["--daemonize", "--api-sock", "/api.sock",
                       "--cgroup", "cgroup.max.descendants=0"])
     assert jail.proc.wait(timeout=10) == 0, jail.describe()
-    deadline = time.monotonic() + 5
-    while not (jail.root / "api.sock").exists() and time.monotonic() < deadline:
-        time.sleep(0.01)
     procs = os.path.join(jail.cg, "kiln", jail.id, "cgroup.procs")
-    pids = open(procs).read().split()
+    deadline, pids = time.monotonic() + 20, []
+    while time.monotonic() < deadline:  # the launcher returns before the cgroup step
+        pids = open(procs).read().split() if os.path.exists(procs) else []
+        if len(pids) == 1 and (jail.root / "api.sock").exists():
+            break
+        time.sleep(0.01)
     assert len(pids) == 1, pids
     pid = int(pids[0])
     try:
@@ -270,13 +272,27 @@ def test_daemonize_detaches_into_its_own_session(kiln, jail):
         null = os.stat("/dev/null").st_rdev
         for fd in (0, 1, 2):
             assert os.stat(f"/proc/{pid}/fd/{fd}").st_rdev == null, fd
-        with socket.socket(socket.AF_UNIX) as s:
-            s.connect(str(jail.root / "api.sock"))
+        connect_api(jail.root / "api.sock")
     finally:
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + 10
         while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
             time.sleep(0.01)
+
+
+def connect_api(path, timeout=10):
+    """Connect to a daemon's API socket: the path exists from bind(), a moment before
+    listen(), so a refusal right then is retried, not a failure."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with socket.socket(socket.AF_UNIX) as s:
+            try:
+                s.connect(str(path))
+                return
+            except ConnectionRefusedError:
+                if time.monotonic() > deadline:
+                    raise
+        time.sleep(0.01)
 
 
 def run_refused(kiln, args, code):
@@ -559,8 +575,7 @@ def test_new_pid_ns_with_daemonize_leaves_only_pid_1(kiln, jail):
     try:
         assert status_fields(f"/proc/{pid}/status")["NSpid"].split() == [str(pid), "1"]
         assert os.readlink(f"/proc/{pid}/ns/pid") != os.readlink("/proc/self/ns/pid")
-        with socket.socket(socket.AF_UNIX) as s:
-            s.connect(str(jail.root / "api.sock"))
+        connect_api(jail.root / "api.sock")
     finally:
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + 10
