@@ -187,9 +187,10 @@ def test_blkbench_waits_for_interrupts(run_kiln, guest, tmp_path, opts):
     check_pass(run, ["blkbench"])
     results = [l for l in run.stdout.splitlines() if "blkbench result " in l]
     assert len(results) == 4, run.describe()
-    for line in results:
-        kv = dict(f.split("=", 1) for f in line.split() if "=" in f)
-        assert kv["errors"] == "0" and int(kv["irqs"]) > 0, line
+    kvs = [dict(f.split("=", 1) for f in line.split() if "=" in f) for line in results]
+    assert all(kv["errors"] == "0" for kv in kvs), results
+    # A phase whose completions are always there first needs no interrupt; the run does.
+    assert sum(int(kv["irqs"]) for kv in kvs) > 0, results
 
 
 def test_long_drive_id_serial_is_20_bytes(run_kiln, guest, tmp_path):
