@@ -70,7 +70,9 @@ $(BUILD)/libkiln.a: $(OBJ_LIB)
 
 testguest: $(TESTGUEST)
 
-$(TESTGUEST): $(wildcard kernel/testguest/*)
+# One sub-make builds both images (grouped target): with plain "a b: deps" make -j
+# ran the recipe once per image, and the two sub-makes raced on the same objects.
+$(TESTGUEST) &: $(wildcard kernel/testguest/*)
 	$(MAKE) -C kernel/testguest O=$(abspath $(BUILD))
 
 # ---- tests -----------------------------------------------------------------
