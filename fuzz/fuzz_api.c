@@ -73,8 +73,16 @@ static int fuzz_drive_ratelimit(void *opaque, unsigned int index, const struct r
 	return 0;
 }
 
-static const struct api_ops fuzz_ops = {fuzz_start, fuzz_cad, fuzz_drive_update, fuzz_metrics,
-					fuzz_drive_ratelimit};
+static int fuzz_net_ratelimit(void *opaque, unsigned int index, const struct rl_config *rx,
+			      const struct rl_config *tx, char *err, size_t len)
+{
+	fuzz_drive_ratelimit(opaque, index, rx, err, len);
+	return fuzz_drive_ratelimit(opaque, index, tx, err, len);
+}
+
+static const struct api_ops fuzz_ops = {fuzz_start,	      fuzz_cad,
+					fuzz_drive_update,    fuzz_metrics,
+					fuzz_drive_ratelimit, fuzz_net_ratelimit};
 
 static void fuzz_check_response(const struct http_response *r)
 {

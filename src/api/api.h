@@ -42,6 +42,9 @@ struct api_ops {
 	/* Post-boot PATCH /drives rate_limiter: apply the buckets @upd sets; 0 or -errno + @err. */
 	int (*drive_ratelimit)(void *opaque, unsigned int index, const struct rl_config *upd,
 			       char *err, size_t len);
+	/* Post-boot PATCH /network-interfaces: the same for interface @index's rx and tx. */
+	int (*net_ratelimit)(void *opaque, unsigned int index, const struct rl_config *rx,
+			     const struct rl_config *tx, char *err, size_t len);
 };
 
 struct api {

@@ -66,14 +66,17 @@ static json_t *api_vm_net_metrics(const struct api_vm *av)
 
 		json_object_set_new(
 		    nets, av->nets[i].iface_id,
-		    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "rx_frames",
-			      (json_int_t)s->rx_frames, "rx_bytes", (json_int_t)s->rx_bytes,
-			      "rx_dropped", (json_int_t)s->rx_dropped, "rx_ring_full",
-			      (json_int_t)s->rx_ring_full, "rx_errors", (json_int_t)s->rx_errors,
-			      "tx_frames", (json_int_t)s->tx_frames, "tx_bytes",
-			      (json_int_t)s->tx_bytes, "tx_refused", (json_int_t)s->tx_refused,
-			      "tx_errors", (json_int_t)s->tx_errors, "resets",
-			      (json_int_t)s->resets));
+		    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+			      "rx_frames", (json_int_t)s->rx_frames, "rx_bytes",
+			      (json_int_t)s->rx_bytes, "rx_dropped", (json_int_t)s->rx_dropped,
+			      "rx_ring_full", (json_int_t)s->rx_ring_full, "rx_errors",
+			      (json_int_t)s->rx_errors, "tx_frames", (json_int_t)s->tx_frames,
+			      "tx_bytes", (json_int_t)s->tx_bytes, "tx_refused",
+			      (json_int_t)s->tx_refused, "tx_errors", (json_int_t)s->tx_errors,
+			      "resets", (json_int_t)s->resets, "rx_rate_limiter_throttled_events",
+			      (json_int_t)av->vm.nets[i].rx_rl.throttled,
+			      "tx_rate_limiter_throttled_events",
+			      (json_int_t)av->vm.nets[i].tx_rl.throttled));
 	}
 	return nets;
 }
@@ -205,25 +208,51 @@ static int api_vm_drive_update(void *opaque, unsigned int index, const char *pat
 	return 0;
 }
 
-/* PATCH /drives rate_limiter: new buckets under the device lock, then a kick to resume. */
+/*
+ * New buckets under the device lock; a paused queue @q is then served again
+ * at once, under the new limits.
+ */
+static void api_vm_limiter_update(struct vdev *d, struct ratelimiter *rl,
+				  const struct rl_config *upd, unsigned int q)
+{
+	if (!spec_rate_limiter_set(upd))
+		return;
+	pthread_mutex_lock(&d->lock);
+	ratelimiter_update(rl, upd);
+	pthread_mutex_unlock(&d->lock);
+	vdev_kick_queue(d, q);
+}
+
+/* PATCH /drives rate_limiter. */
 static int api_vm_drive_ratelimit(void *opaque, unsigned int index, const struct rl_config *upd,
 				  char *err, size_t len)
 {
 	struct api_vm *av = opaque;
-	uint64_t one = 1;
 	struct vdev *d;
 
 	if (index >= av->vm.nr_blks || !(d = api_vm_find_vdev(av, &av->vm.blks[index]))) {
 		snprintf(err, len, "no such attached drive");
 		return -ENODEV;
 	}
-	pthread_mutex_lock(&d->lock);
-	ratelimiter_update(&av->vm.blks[index].rl, upd);
-	pthread_mutex_unlock(&d->lock);
-	/* A paused queue is served again at once, under the new limits. */
-	if (d->queue_evt[0] >= 0 && write(d->queue_evt[0], &one, sizeof(one)) < 0)
-		log_warn("drive %u: queue kick: %s", index, strerror(errno));
+	api_vm_limiter_update(d, &av->vm.blks[index].rl, upd, 0);
 	log_info("drive %u: rate limiter updated", index);
+	return 0;
+}
+
+/* PATCH /network-interfaces rx_rate_limiter / tx_rate_limiter. */
+static int api_vm_net_ratelimit(void *opaque, unsigned int index, const struct rl_config *rx,
+				const struct rl_config *tx, char *err, size_t len)
+{
+	struct api_vm *av = opaque;
+	struct vdev *d;
+
+	if (index >= av->vm.nr_nets || !(d = api_vm_find_vdev(av, &av->vm.nets[index]))) {
+		snprintf(err, len, "no such attached network interface");
+		return -ENODEV;
+	}
+	api_vm_limiter_update(d, &av->vm.nets[index].rx_rl, rx, NET_RXQ);
+	api_vm_limiter_update(d, &av->vm.nets[index].tx_rl, tx, NET_TXQ);
+	log_info("network interface %u: rate limiters updated", index);
 	return 0;
 }
 
@@ -298,6 +327,7 @@ const struct api_ops api_vm_ops = {
     .drive_update = api_vm_drive_update,
     .collect_metrics = api_vm_metrics,
     .drive_ratelimit = api_vm_drive_ratelimit,
+    .net_ratelimit = api_vm_net_ratelimit,
 };
 
 void api_vm_prepare(struct api_vm *av)

@@ -197,12 +197,33 @@ void api_put_net(struct api *a, const char *param, const json_t *body, struct ht
 	api_reply_result(resp, spec_put_net(&a->spec, param, body, err, sizeof(err)), err);
 }
 
-/* Post-boot: only the rate limiters may change (Firecracker's PartialNetworkInterface). */
+/*
+ * Post-boot: only the rate limiters may change (Firecracker's
+ * PartialNetworkInterface); the buckets given replace the running ones.
+ */
 void api_patch_net(struct api *a, const char *param, const json_t *body, struct http_response *resp)
 {
-	char err[SPEC_ERR_BYTES];
+	char err[SPEC_ERR_BYTES] = "";
+	struct rl_config rx, tx;
+	unsigned int i;
+	int ret;
 
-	api_reply_result(resp, spec_parse_net_patch(&a->spec, param, body, err, sizeof(err)), err);
+	ret = spec_parse_net_patch(&a->spec, param, body, &rx, &tx, err, sizeof(err));
+	if (ret || (!spec_rate_limiter_set(&rx) && !spec_rate_limiter_set(&tx))) {
+		api_reply_result(resp, ret, err);
+		return;
+	}
+	for (i = 0; strcmp(a->spec.nets[i].id, param); i++)
+		;
+	ret = a->ops->net_ratelimit(a->opaque, i, &rx, &tx, err, sizeof(err));
+	if (ret) {
+		api_fault(resp, 400, "network interface %s: %s", param,
+			  err[0] ? err : strerror(-ret));
+		return;
+	}
+	rl_config_merge(&a->spec.nets[i].rx_rate_limiter, &rx);
+	rl_config_merge(&a->spec.nets[i].tx_rate_limiter, &tx);
+	api_reply_result(resp, 0, NULL);
 }
 
 void api_put_entropy(struct api *a, const char *param, const json_t *body,

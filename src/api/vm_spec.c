@@ -419,8 +419,8 @@ int spec_put_drive(struct vm_spec *s, const char *path_id, const json_t *body, c
 	if (ret)
 		return ret;
 	memset(&d, 0, sizeof(d));
-	ret = spec_parse_rate_limiter(spec_get(body, "rate_limiter"), "drive", &d.rate_limiter, err,
-				      len);
+	ret = spec_parse_rate_limiter(spec_get(body, "rate_limiter"), "drive rate_limiter",
+				      &d.rate_limiter, err, len);
 	if (ret)
 		return ret;
 	snprintf(d.id, sizeof(d.id), "%s", path_id);
@@ -479,8 +479,8 @@ int spec_parse_drive_patch(const struct vm_spec *s, const char *path_id, const j
 	if (!ret)
 		ret = spec_check_ids("drive_id", path_id, body, err, len);
 	if (!ret)
-		ret = spec_parse_rate_limiter(spec_get(body, "rate_limiter"), "drive update", rl,
-					      err, len);
+		ret = spec_parse_rate_limiter(spec_get(body, "rate_limiter"),
+					      "drive update rate_limiter", rl, err, len);
 	if (!ret && spec_find_drive(s, path_id) < 0)
 		ret = spec_fail(err, len, -EINVAL, "no drive with id '%s'", path_id);
 	if (!ret)
@@ -529,12 +529,22 @@ static int spec_find_net(const struct vm_spec *s, const char *id)
 	return -1;
 }
 
-/* The rate limiters parse and apply with the rl work (issue 6); refused until then. */
-static int spec_net_limiters_not_yet(const json_t *body, const char *what, char *err, size_t len)
+/* rx_rate_limiter and tx_rate_limiter into @rx, @tx (both unset when refused). */
+static int spec_net_limiters(const json_t *body, const char *what, struct rl_config *rx,
+			     struct rl_config *tx, char *err, size_t len)
 {
-	int ret = spec_not_yet(body, "rx_rate_limiter", what, err, len);
+	char where[64];
+	int ret;
 
-	return ret ? ret : spec_not_yet(body, "tx_rate_limiter", what, err, len);
+	snprintf(where, sizeof(where), "%s rx_rate_limiter", what);
+	ret = spec_parse_rate_limiter(spec_get(body, "rx_rate_limiter"), where, rx, err, len);
+	snprintf(where, sizeof(where), "%s tx_rate_limiter", what);
+	if (!ret)
+		ret =
+		    spec_parse_rate_limiter(spec_get(body, "tx_rate_limiter"), where, tx, err, len);
+	if (ret)
+		memset(rx, 0, sizeof(*rx));
+	return ret;
 }
 
 static int spec_net_fields_parse(const json_t *body, struct spec_net *n, char *err, size_t len)
@@ -578,14 +588,15 @@ int spec_put_net(struct vm_spec *s, const char *path_id, const json_t *body, cha
 	ret = spec_check_object(body, "network interface", spec_net_fields, 6, err, len);
 	if (!ret)
 		ret = spec_check_ids("iface_id", path_id, body, err, len);
-	if (!ret)
-		ret = spec_net_limiters_not_yet(body, "network interface", err, len);
 	if (ret)
 		return ret;
 	memset(&n, 0, sizeof(n));
 	n.tap_fd = -1;
 	snprintf(n.id, sizeof(n.id), "%s", path_id);
-	ret = spec_net_fields_parse(body, &n, err, len);
+	ret = spec_net_limiters(body, "network interface", &n.rx_rate_limiter, &n.tx_rate_limiter,
+				err, len);
+	if (!ret)
+		ret = spec_net_fields_parse(body, &n, err, len);
 	if (ret)
 		return ret;
 	idx = spec_find_net(s, path_id);
@@ -616,17 +627,19 @@ static const struct spec_field spec_net_patch_fields[] = {
 };
 
 int spec_parse_net_patch(const struct vm_spec *s, const char *path_id, const json_t *body,
-			 char *err, size_t len)
+			 struct rl_config *rx, struct rl_config *tx, char *err, size_t len)
 {
 	int ret =
 	    spec_check_object(body, "network interface update", spec_net_patch_fields, 3, err, len);
 
+	memset(rx, 0, sizeof(*rx));
+	memset(tx, 0, sizeof(*tx));
 	if (!ret)
 		ret = spec_check_ids("iface_id", path_id, body, err, len);
 	if (!ret && spec_find_net(s, path_id) < 0)
 		ret = spec_fail(err, len, -EINVAL, "no network interface with id '%s'", path_id);
 	if (!ret)
-		ret = spec_net_limiters_not_yet(body, "network interface update", err, len);
+		ret = spec_net_limiters(body, "network interface update", rx, tx, err, len);
 	return ret;
 }
 
@@ -640,8 +653,8 @@ int spec_put_entropy(struct vm_spec *s, const json_t *body, char *err, size_t le
 	int ret = spec_check_object(body, "entropy", spec_entropy_fields, 1, err, len);
 
 	if (!ret)
-		ret = spec_parse_rate_limiter(spec_get(body, "rate_limiter"), "entropy", &rl, err,
-					      len);
+		ret = spec_parse_rate_limiter(spec_get(body, "rate_limiter"),
+					      "entropy rate_limiter", &rl, err, len);
 	if (ret)
 		return ret;
 	s->entropy = true;

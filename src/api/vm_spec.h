@@ -75,6 +75,8 @@ struct spec_net {
 	bool has_mac; /* guest_mac given */
 	uint32_t mtu; /* 0: not given; else 68..65535 */
 	int tap_fd;   /* CLI --net only: opened before privileges went; -1 otherwise */
+	struct rl_config rx_rate_limiter;
+	struct rl_config tx_rate_limiter;
 };
 
 struct spec_logger {
@@ -142,15 +144,16 @@ int spec_put_drive(struct vm_spec *s, const char *path_id, const json_t *body, c
 int spec_parse_drive_patch(const struct vm_spec *s, const char *path_id, const json_t *body,
 			   char **new_path, struct rl_config *rl, char *err, size_t len);
 int spec_put_net(struct vm_spec *s, const char *path_id, const json_t *body, char *err, size_t len);
-/* PATCH /network-interfaces/{id}: only rate limiters may change, and they are not wired yet. */
+/* PATCH /network-interfaces/{id}: only the rate limiters may change; *rx, *tx: the buckets set. */
 int spec_parse_net_patch(const struct vm_spec *s, const char *path_id, const json_t *body,
-			 char *err, size_t len);
+			 struct rl_config *rx, struct rl_config *tx, char *err, size_t len);
 /* "aa:bb:cc:dd:ee:ff" (hex, either case) into @mac; false if malformed. */
 bool spec_parse_mac(const char *str, uint8_t mac[NET_MAC_BYTES]);
 int spec_put_entropy(struct vm_spec *s, const json_t *body, char *err, size_t len);
 /*
- * A RateLimiter object (absent or null: nothing set) for @what ("drive",
- * "entropy", ...): 0, or -EINVAL naming the field; @out is all unset then.
+ * A RateLimiter object (absent or null: nothing set); @what names it in
+ * messages ("drive rate_limiter"). 0, or -EINVAL naming the field; @out is
+ * all unset then.
  */
 int spec_parse_rate_limiter(const json_t *v, const char *what, struct rl_config *out, char *err,
 			    size_t len);

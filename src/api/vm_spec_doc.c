@@ -236,6 +236,12 @@ static json_t *spec_doc_net(const struct spec_net *n)
 	}
 	if (o && n->mtu)
 		json_object_set_new(o, "mtu", json_integer(n->mtu));
+	if (o && spec_rate_limiter_set(&n->rx_rate_limiter))
+		json_object_set_new(o, "rx_rate_limiter",
+				    spec_rate_limiter_to_json(&n->rx_rate_limiter));
+	if (o && spec_rate_limiter_set(&n->tx_rate_limiter))
+		json_object_set_new(o, "tx_rate_limiter",
+				    spec_rate_limiter_to_json(&n->tx_rate_limiter));
 	return o;
 }
 
@@ -353,6 +359,8 @@ void spec_to_net_configs(const struct vm_spec *s, struct vm_config *cfg, struct 
 		    .has_mac = n->has_mac,
 		    .mtu = n->mtu,
 		    .tap_fd = n->tap_fd,
+		    .rx_rate_limiter = n->rx_rate_limiter,
+		    .tx_rate_limiter = n->tx_rate_limiter,
 		};
 		memcpy(nets[i].mac, n->mac, NET_MAC_BYTES);
 	}

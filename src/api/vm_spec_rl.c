@@ -40,7 +40,7 @@ static int spec_parse_bucket(const json_t *rl, const char *key, const char *what
 	memset(out, 0, sizeof(*out));
 	if (!v || json_is_null(v))
 		return 0;
-	snprintf(where, sizeof(where), "%s rate limiter '%s'", what, key);
+	snprintf(where, sizeof(where), "%s '%s'", what, key);
 	ret = spec_check_object(v, where, spec_tb_fields, 3, err, len);
 	if (ret)
 		return ret;
@@ -57,14 +57,12 @@ static int spec_parse_bucket(const json_t *rl, const char *key, const char *what
 int spec_parse_rate_limiter(const json_t *v, const char *what, struct rl_config *out, char *err,
 			    size_t len)
 {
-	char where[80];
 	int ret;
 
 	memset(out, 0, sizeof(*out));
 	if (!v || json_is_null(v))
 		return 0;
-	snprintf(where, sizeof(where), "%s rate_limiter", what);
-	ret = spec_check_object(v, where, spec_rl_fields, 2, err, len);
+	ret = spec_check_object(v, what, spec_rl_fields, 2, err, len);
 	if (!ret)
 		ret = spec_parse_bucket(v, "bandwidth", what, &out->bandwidth, err, len);
 	if (!ret)

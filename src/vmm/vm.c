@@ -179,6 +179,10 @@ static int vm_add_net_devices(struct vm *vm)
 			return vm_fail(vm, err, "network interface %s: %s", cfg->nets[i].iface_id,
 				       why);
 		vm->nr_nets++;
+		err = net_open_limiters(n, &cfg->nets[i]);
+		if (err)
+			return vm_fail(vm, err, "network interface %s: rate limiter timer: %s",
+				       cfg->nets[i].iface_id, strerror(-err));
 		if (!vm_virtio_add(&vm->virtio, &net_virtio_ops, n, net_features(n), &vm->gm))
 			return vm_fail(vm, -ENOSPC, "too many virtio devices");
 	}

@@ -429,7 +429,7 @@ JSON_FAULTS = [
     ("PUT", "/actions", '{"action_type": "Explode"}', "action_type"),
     ("PUT", "/actions", '{"action_type": "FlushMetrics"}', "metrics"),
     ("PUT", "/network-interfaces/eth0", '{"iface_id": "eth0", "host_dev_name": "tap0", '
-     '"rx_rate_limiter": {"bandwidth": {"size": 1, "refill_time": 1}}}', "not supported yet"),
+     '"rx_rate_limiter": {"bandwidth": {"size": -1, "refill_time": 1}}}', "rx_rate_limiter"),
     ("PUT", "/network-interfaces/eth0", '{"iface_id": "eth0", "host_dev_name": "a/b"}',
      "host_dev_name"),
     ("PUT", "/network-interfaces/eth0", '{"iface_id": "eth0", "host_dev_name": "t0", '

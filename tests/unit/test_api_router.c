@@ -16,7 +16,7 @@
 struct stub {
 	int starts, cad, updates, rl_updates;
 	int start_ret;
-	struct rl_config last_rl;
+	struct rl_config last_rl, last_tx_rl;
 	char last_path[64];
 	unsigned int last_index;
 	uint64_t t0_ns;
@@ -72,8 +72,22 @@ static int stub_ratelimit(void *opaque, unsigned int index, const struct rl_conf
 	return 0;
 }
 
-static const struct api_ops stub_ops = {stub_start, stub_cad, stub_update, stub_metrics,
-					stub_ratelimit};
+static int stub_net_ratelimit(void *opaque, unsigned int index, const struct rl_config *rx,
+			      const struct rl_config *tx, char *err, size_t len)
+{
+	struct stub *s = opaque;
+
+	(void)err;
+	(void)len;
+	s->rl_updates++;
+	s->last_index = index;
+	s->last_rl = *rx;
+	s->last_tx_rl = *tx;
+	return 0;
+}
+
+static const struct api_ops stub_ops = {stub_start,   stub_cad,	      stub_update,
+					stub_metrics, stub_ratelimit, stub_net_ratelimit};
 
 struct fixture {
 	struct api api;

@@ -266,14 +266,20 @@ static void test_spec_network_interface_rules(void **state)
 	struct vm_config cfg;
 	struct blk_config drives[SPEC_MAX_DRIVES];
 	struct net_config nets[SPEC_MAX_NETS];
+	struct rl_config rx, tx;
 	json_t *doc;
 
 	(void)state;
 	spec_init(&s);
 	EXPECT(spec_put_net(&s, "eth0", b_, err, sizeof(err)),
 	       "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\", \"guest_mac\": "
-	       "\"02:AB:cd:00:00:01\", \"mtu\": 9000}",
+	       "\"02:AB:cd:00:00:01\", \"mtu\": 9000, \"rx_rate_limiter\": {\"bandwidth\": "
+	       "{\"size\": 125000, \"refill_time\": 100}}, \"tx_rate_limiter\": {\"ops\": "
+	       "{\"size\": 1000, \"one_time_burst\": 100, \"refill_time\": 1000}}}",
 	       0, NULL);
+	assert_int_equal(s.nets[0].rx_rate_limiter.bandwidth.size, 125000);
+	assert_false(s.nets[0].rx_rate_limiter.ops.set);
+	assert_int_equal(s.nets[0].tx_rate_limiter.ops.one_time_burst, 100);
 	assert_int_equal(s.nr_nets, 1);
 	assert_int_equal(s.nets[0].mac[1], 0xab);
 	assert_int_equal(s.nets[0].mtu, 9000);
@@ -292,22 +298,45 @@ static void test_spec_network_interface_rules(void **state)
 	       "{\"iface_id\": \"eth1\", \"host_dev_name\": \"t1\", \"guest_mac\": \"02:00\"}",
 	       -EINVAL, "guest_mac");
 	EXPECT(spec_put_net(&s, "eth1", b_, err, sizeof(err)),
-	       "{\"iface_id\": \"eth1\", \"host_dev_name\": \"t1\", \"tx_rate_limiter\": {}}",
-	       -ENOTSUP, "tx_rate_limiter");
+	       "{\"iface_id\": \"eth1\", \"host_dev_name\": \"t1\", \"tx_rate_limiter\": "
+	       "{\"ops\": {\"size\": -1, \"refill_time\": 1}}}",
+	       -EINVAL, "non-negative integer");
+	check_err("network interface tx_rate_limiter 'ops'");
+	EXPECT(spec_put_net(&s, "eth1", b_, err, sizeof(err)),
+	       "{\"iface_id\": \"eth1\", \"host_dev_name\": \"t1\", \"rx_rate_limiter\": "
+	       "{\"bandwidth\": {\"size\": 1}}}",
+	       -EINVAL, "missing required field 'refill_time'");
+	assert_int_equal(s.nr_nets, 1);
 	EXPECT(spec_put_net(&s, "eth1", b_, err, sizeof(err)),
 	       "{\"iface_id\": \"eth1\", \"host_dev_name\": \"t1\", \"bogus\": 1}", -EINVAL,
 	       "unknown field");
-	EXPECT(spec_parse_net_patch(&s, "eth0", b_, err, sizeof(err)), "{\"iface_id\": \"eth0\"}",
-	       0, NULL);
-	EXPECT(spec_parse_net_patch(&s, "eth9", b_, err, sizeof(err)), "{\"iface_id\": \"eth9\"}",
-	       -EINVAL, "no network interface");
-	EXPECT(spec_parse_net_patch(&s, "eth0", b_, err, sizeof(err)),
+	EXPECT(spec_parse_net_patch(&s, "eth0", b_, &rx, &tx, err, sizeof(err)),
+	       "{\"iface_id\": \"eth0\"}", 0, NULL);
+	assert_false(spec_rate_limiter_set(&rx) || spec_rate_limiter_set(&tx));
+	EXPECT(spec_parse_net_patch(&s, "eth9", b_, &rx, &tx, err, sizeof(err)),
+	       "{\"iface_id\": \"eth9\"}", -EINVAL, "no network interface");
+	EXPECT(spec_parse_net_patch(&s, "eth0", b_, &rx, &tx, err, sizeof(err)),
 	       "{\"iface_id\": \"eth0\", \"host_dev_name\": \"t\"}", -EINVAL, "unknown field");
+	EXPECT(spec_parse_net_patch(&s, "eth0", b_, &rx, &tx, err, sizeof(err)),
+	       "{\"iface_id\": \"eth0\", \"tx_rate_limiter\": {\"ops\": {\"size\": 10, "
+	       "\"refill_time\": 100}}}",
+	       0, NULL);
+	assert_false(spec_rate_limiter_set(&rx));
+	assert_true(tx.ops.set);
+	assert_int_equal(tx.ops.size, 10);
 	doc = spec_to_json(&s);
 	assert_string_equal(
 	    json_string_value(json_object_get(
 		json_array_get(json_object_get(doc, "network-interfaces"), 0), "guest_mac")),
 	    "02:ab:cd:00:00:01");
+	assert_int_equal(
+	    json_integer_value(json_object_get(
+		json_object_get(
+		    json_object_get(json_array_get(json_object_get(doc, "network-interfaces"), 0),
+				    "tx_rate_limiter"),
+		    "ops"),
+		"one_time_burst")),
+	    100);
 	json_decref(doc);
 	s.boot.kernel_image_path = strdup("/k");
 	assert_int_equal(spec_to_vm_config(&s, &cfg, drives, err, sizeof(err)), 0);
@@ -316,6 +345,8 @@ static void test_spec_network_interface_rules(void **state)
 	assert_string_equal(cfg.nets[0].host_dev_name, "tap0");
 	assert_true(cfg.nets[0].has_mac);
 	assert_int_equal(cfg.nets[0].tap_fd, -1);
+	assert_int_equal(cfg.nets[0].rx_rate_limiter.bandwidth.refill_time_ms, 100);
+	assert_int_equal(cfg.nets[0].tx_rate_limiter.ops.size, 1000);
 	spec_free(&s);
 }
 

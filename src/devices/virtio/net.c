@@ -5,8 +5,10 @@
  * frame into a bounce buffer, then copies into the guest's writable
  * segments). The tap is watched edge-triggered: a pass reads until EAGAIN,
  * until the guest has no buffer left (the frame waits, kiln stops reading
- * and resumes on the guest's next RX notification) or until its budget is
- * spent (the RX queue's eventfd is kicked to come back).
+ * and resumes on the guest's next RX notification), until the RX rate
+ * limiter pauses it (the frame waits for the limiter's timer) or until its
+ * budget is spent (the RX queue's eventfd is kicked to come back). TX frames
+ * the TX limiter cannot pay stay on the ring until its timer fires.
  */
 #include "devices/virtio/net.h"
 
@@ -89,7 +91,7 @@ static void net_apply_offloads(struct vdev *d, struct net_dev *n)
 
 /* ---- TX: guest -> tap -------------------------------------------------- */
 
-/* Send one parsed frame; the rate limiter (issue 6, rl) decides here, per request. */
+/* Send one parsed frame (the TX rate limiter has let it through). */
 static void net_tx_send(struct vdev *d, struct net_dev *n, const struct net_tx_req *r)
 {
 	ssize_t w;
@@ -122,6 +124,9 @@ static uint32_t net_tx_chain(struct vdev *d, const struct vq_chain *c, bool *nee
 				 net_tx_err_str(err));
 		return 0;
 	}
+	/* Firecracker's accounting: the frame's bytes and one op; refused frames are free. */
+	if (!ratelimiter_admit(&n->tx_rl, n->tx.frame_len, 1))
+		return VDEV_USED_RETRY;
 	net_tx_send(d, n, &n->tx);
 	return 0; /* §5.1.6.2: the device writes nothing into TX buffers */
 }
@@ -227,6 +232,7 @@ static bool net_rx_read_tap(struct vdev *d, struct net_dev *n)
 	if (!vdev_has_feature(d, VIRTIO_NET_F_GUEST_CSUM))
 		n->rx_buf[0] = 0;
 	n->rx_len = (uint32_t)r;
+	n->rx_admitted = false;
 	return true;
 }
 
@@ -236,14 +242,23 @@ static void net_rx_pass(struct vdev *d, struct net_dev *n)
 	unsigned int budget = d->vqs[NET_RXQ].size;
 	uint16_t used_before = d->vqs[NET_RXQ].used_idx;
 
-	if (!net_rx_live(d))
+	/* Paused by the RX rate limiter: its timer brings us back (docs/VIRTIO.md). */
+	if (!net_rx_live(d) || ratelimiter_blocked(&n->rx_rl))
 		return;
 	net_apply_offloads(d, n);
 	/* While kiln has buffers it needs no RX notification (§2.7.10); see NET_RX_WAIT. */
 	vq_set_notify(&d->vqs[NET_RXQ], false);
 	for (;;) {
 		if (n->rx_len) {
-			enum net_rx_result res = net_rx_deliver(d, n);
+			enum net_rx_result res;
+
+			/* Charged once per frame; unpaid, it waits in rx_buf and the tap is not
+			 * read. */
+			if (!n->rx_admitted &&
+			    !ratelimiter_admit(&n->rx_rl, n->rx_len - NET_HDR_BYTES, 1))
+				break;
+			n->rx_admitted = true;
+			res = net_rx_deliver(d, n);
 
 			if (res == NET_RX_BROKEN) {
 				n->stats.resets++;
@@ -266,7 +281,6 @@ static void net_rx_pass(struct vdev *d, struct net_dev *n)
 			vdev_kick_queue(d, NET_RXQ);
 			break;
 		}
-		/* The rate limiter (issue 6, rl) decides here, before each frame is taken in. */
 		if (!n->rx_len && !net_rx_read_tap(d, n))
 			break;
 	}
@@ -292,6 +306,9 @@ static void net_tx_pass(struct vdev *d, struct net_dev *n)
 		n->stats.resets++;
 		return;
 	}
+	/* Paused by the TX rate limiter: its timer, not a kick, brings us back. */
+	if (ratelimiter_blocked(&n->tx_rl))
+		return;
 	if (vq_has_pending(vq, 0)) {
 		vdev_kick_queue(d, NET_TXQ);
 		return;
@@ -307,8 +324,26 @@ static void net_process_queue(struct vdev *d, unsigned int q)
 
 	if (q == NET_RXQ)
 		net_rx_pass(d, n);
-	else if (q == NET_TXQ)
+	else if (q == NET_TXQ && !ratelimiter_blocked(&n->tx_rl))
 		net_tx_pass(d, n);
+}
+
+static int net_timer_fd(struct vdev *d, unsigned int i)
+{
+	const struct net_dev *n = d->priv;
+
+	if (i == NET_RX_TIMER)
+		return ratelimiter_fd(&n->rx_rl);
+	return i == NET_TX_TIMER ? ratelimiter_fd(&n->tx_rl) : -1;
+}
+
+static uint32_t net_process_timer(struct vdev *d, unsigned int i)
+{
+	struct net_dev *n = d->priv;
+
+	if (i == NET_RX_TIMER)
+		return ratelimiter_resume(&n->rx_rl, 1u << NET_RXQ);
+	return i == NET_TX_TIMER ? ratelimiter_resume(&n->tx_rl, 1u << NET_TXQ) : 0;
 }
 
 static int net_event_fd(struct vdev *d)
@@ -360,12 +395,16 @@ const struct virtio_dev_ops net_virtio_ops = {
     .event_fd = net_event_fd,
     .event_fd_edge = true,
     .process_events = net_process_events,
+    .timer_fd = net_timer_fd,
+    .process_timer = net_process_timer,
 };
 
 int net_open(struct net_dev *n, const struct net_config *cfg, char *err, size_t len)
 {
 	memset(n, 0, sizeof(*n));
 	n->tap_fd = -1;
+	ratelimiter_init(&n->rx_rl);
+	ratelimiter_init(&n->tx_rl);
 	if (!cfg->host_dev_name || strlen(cfg->host_dev_name) >= IFNAMSIZ) {
 		snprintf(err, len, "host_dev_name must be 1 to %d bytes", IFNAMSIZ - 1);
 		return -ENAMETOOLONG;
@@ -390,8 +429,21 @@ int net_open(struct net_dev *n, const struct net_config *cfg, char *err, size_t 
 	return 0;
 }
 
+int net_open_limiters(struct net_dev *n, const struct net_config *cfg)
+{
+	int ret = ratelimiter_open(&n->rx_rl, &cfg->rx_rate_limiter);
+
+	if (!ret)
+		ret = ratelimiter_open(&n->tx_rl, &cfg->tx_rate_limiter);
+	if (ret)
+		log_err("virtio-net %s: rate limiter timer: %s", n->name, strerror(-ret));
+	return ret;
+}
+
 void net_close(struct net_dev *n)
 {
+	ratelimiter_close(&n->rx_rl);
+	ratelimiter_close(&n->tx_rl);
 	if (n->tap_fd >= 0)
 		close(n->tap_fd);
 	n->tap_fd = -1;

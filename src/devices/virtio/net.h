@@ -15,6 +15,7 @@
 
 #include "devices/virtio/net_hdr.h"
 #include "devices/virtio/virtio.h"
+#include "vmm/ratelimit.h"
 
 #define NET_QUEUE_SIZE	 256
 #define NET_RXQ		 0
@@ -29,6 +30,8 @@ struct net_config {
 	bool has_mac; /* guest_mac given: offer VIRTIO_NET_F_MAC */
 	uint32_t mtu; /* 0: not set; else 68..65535, offered as VIRTIO_NET_F_MTU */
 	int tap_fd;   /* opened before the jail dropped privileges, or -1: open by name */
+	struct rl_config rx_rate_limiter; /* applied by net_open_limiters() */
+	struct rl_config tx_rate_limiter;
 };
 
 /* Per-device counters for metrics; written by the main thread only. */
@@ -51,6 +54,10 @@ struct net_dev {
 	bool has_mac;
 	uint16_t mtu; /* 0: VIRTIO_NET_F_MTU not offered */
 	struct net_stats stats;
+	/* Rate limiters: their timer fds are owned, closed by net_close(). */
+	struct ratelimiter rx_rl; /* frames from the tap to the guest */
+	struct ratelimiter tx_rl; /* frames from the guest to the tap */
+	bool rx_admitted;	  /* the pending frame (rx_len) was already charged */
 	/*
 	 * TUNSETOFFLOAD for the negotiated features: activation and reset run on
 	 * a vCPU thread (whose filter has no ioctl), so they only record it; the
@@ -73,6 +80,14 @@ struct net_dev {
 /* Take @cfg->tap_fd or open the tap by name; 0 or -errno with a reason in @err. */
 int net_open(struct net_dev *n, const struct net_config *cfg, char *err, size_t len);
 void net_close(struct net_dev *n);
+/*
+ * The rx and tx rate limiters from @cfg, with their pause timers (once, at VM
+ * build: no timerfd can be made after the runtime filter is on). 0 or -errno.
+ */
+int net_open_limiters(struct net_dev *n, const struct net_config *cfg);
+/* Timer index of each limiter (virtio_dev_ops.timer_fd). */
+#define NET_RX_TIMER 0
+#define NET_TX_TIMER 1
 
 /* Features for vdev_init() (§5.1.3). */
 uint64_t net_features(const struct net_dev *n);
