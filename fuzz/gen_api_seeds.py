@@ -60,6 +60,23 @@ SEEDS = {
                      rec(PUT, "/vsock", {"guest_cid": 3}), rec(PUT, "/balloon", {}),
                      rec(PUT, "/snapshot/load", {}), rec(PUT, "/mmds", {}),
                      rec(PUT, "/cpu-config", {})],
+    "net_rate_limiters": [
+        rec(PUT, "/boot-source", KERNEL),
+        rec(PUT, "/network-interfaces/eth0", {
+            "iface_id": "eth0", "host_dev_name": "tap0",
+            "rx_rate_limiter": {"bandwidth": {"size": 125000, "refill_time": 100}},
+            "tx_rate_limiter": {"ops": {"size": 100, "one_time_burst": 10,
+                                        "refill_time": 1000}}}),
+        rec(PUT, "/network-interfaces/eth1", {"iface_id": "eth1", "host_dev_name": "tap1",
+                                              "tx_rate_limiter": {"ops": {"size": -3}}}),
+        rec(GET, "/vm/config"),
+        rec(PUT, "/actions", START),
+        rec(PATCH, "/network-interfaces/eth0", {"iface_id": "eth0", "rx_rate_limiter": {
+            "ops": {"size": 0, "refill_time": 0}}}),
+        rec(PATCH, "/network-interfaces/eth0", {"iface_id": "eth0", "tx_rate_limiter": {
+            "bandwidth": {"size": 1, "refill_time": 2 ** 40}}}),
+        rec(PATCH, "/network-interfaces/eth0", {"iface_id": "eth0", "tx_rate_limiter": 7}),
+        rec(GET, "/vm/config")],
     "rate_limiters": [
         rec(PUT, "/boot-source", KERNEL),
         rec(PUT, "/drives/rootfs", dict(DRIVE, rate_limiter={

@@ -337,6 +337,40 @@ static void test_api_drive_patch_rate_limiter_after_start(void **state)
 			 50);
 }
 
+static void test_api_net_patch_rate_limiters_after_start(void **state)
+{
+	struct fixture *f = *state;
+	json_t *nic;
+
+	assert_int_equal(req(f, HTTP_PUT, "/boot-source", KERNEL_BODY), 204);
+	assert_int_equal(
+	    req(f, HTTP_PUT, "/network-interfaces/eth0",
+		"{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\", "
+		"\"rx_rate_limiter\": {\"ops\": {\"size\": 10, \"refill_time\": 100}}}"),
+	    204);
+	assert_int_equal(req(f, HTTP_PUT, "/actions", START_BODY), 204);
+	assert_int_equal(req(f, HTTP_PATCH, "/network-interfaces/eth0",
+			     "{\"iface_id\": \"eth0\", \"tx_rate_limiter\": {\"bandwidth\": "
+			     "{\"size\": 1, \"refill_time\": 1099511627777}}}"),
+			 400);
+	fault_has(f, "refill_time");
+	assert_int_equal(f->stub.rl_updates, 0);
+	assert_int_equal(req(f, HTTP_PATCH, "/network-interfaces/eth0",
+			     "{\"iface_id\": \"eth0\", \"tx_rate_limiter\": {\"bandwidth\": "
+			     "{\"size\": 5000, \"refill_time\": 10}}}"),
+			 204);
+	assert_int_equal(f->stub.rl_updates, 1);
+	assert_false(spec_rate_limiter_set(&f->stub.last_rl));
+	assert_int_equal(f->stub.last_tx_rl.bandwidth.size, 5000);
+	assert_int_equal(req(f, HTTP_GET, "/vm/config", NULL), 200);
+	nic = json_array_get(json_object_get(f->json, "network-interfaces"), 0);
+	assert_non_null(json_object_get(nic, "rx_rate_limiter"));
+	assert_int_equal(
+	    json_integer_value(json_object_get(
+		json_object_get(json_object_get(nic, "tx_rate_limiter"), "bandwidth"), "size")),
+	    5000);
+}
+
 static void test_api_drive_patch_after_start(void **state)
 {
 	struct fixture *f = *state;
@@ -472,6 +506,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_api_configuration_routes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_api_instance_start_rules, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_api_drive_patch_after_start, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_api_net_patch_rate_limiters_after_start, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_api_drive_patch_rate_limiter_after_start, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_api_logger_and_metrics, setup, teardown),
