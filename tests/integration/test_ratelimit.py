@@ -4,10 +4,12 @@
 The test guest's ``ratelimit`` test sends requests one at a time and prints a
 mark line every few; the host stamps each line as it arrives on kiln's stdout
 and computes the rate between marks, skipping the first moments (buckets start
-full). The configured rates are ~10x or more below what the device does
-unthrottled here (blk ~3000 requests/s, rng ~1900 requests/s of 4 KiB), so the
+full). The configured request rates (16-50/s) are far below what the device
+does unthrottled here (blk ~3000 requests/s, rng ~1900 requests/s of 4 KiB, idle
+host) and below what a depth-1 guest manages even when the 2 cores are loaded
+~5x over (each request then waits for several wake-ups; ~150/s was seen), so the
 limiter, not the machine's load, sets the rate: it must be within +-10% of the
-configured one over windows of >= 2.5 s (about 3.3 s). Every test runs plain
+configured one over windows of >= 2.5 s (about 3.5 s). Every test runs plain
 and jailed.
 """
 import json
@@ -35,7 +37,7 @@ def bucket(rate_per_s, refill_ms=200):
     saved before a window can lift its rate by at most 0.2 s / span (< 7% over
     the >= 3 s windows below).
     """
-    return {"size": rate_per_s * refill_ms // 1000, "refill_time": refill_ms}
+    return {"size": int(rate_per_s * refill_ms // 1000), "refill_time": refill_ms}
 
 
 class LimitedKiln:
@@ -158,19 +160,28 @@ def assert_rate(k, what, got, span, want):
 
 
 def run_steady(k, what, want_per_s, scale=1):
-    """Wait for the run to end; check the steady rate (requests/s * @scale) against @want."""
+    """Wait for the run to end; check its rate (requests/s * @scale) against @want.
+
+    Measured over the whole run: the bucket is full when the guest starts (it
+    takes those 200 ms of tokens at once) and cannot earn more than the rate
+    after that, so requests beyond the first bucket over the time since the
+    start line is the limiter's rate, not biased upwards by tokens a stall let
+    pile up (a window starting mid-run would be).
+    """
     t_begin, _ = k.wait_line(lambda l: l.startswith("KTEST-INFO ratelimit begin"))
     k.wait_line(lambda l: l.startswith("KTEST ratelimit "))
     assert any(l == "KTEST ratelimit PASS" for _, l in k.lines), k.describe()
-    got, span = measured_rate(k.marks(), t_begin + SKIP_S)
-    assert_rate(k, what, got * scale, span, want_per_s * scale)
+    t_last, n_last = k.marks()[-1]
+    first_bucket = bucket(want_per_s * scale)["size"] / scale
+    got = (n_last - first_bucket) / (t_last - t_begin)
+    assert_rate(k, what, got * scale, t_last - t_begin, want_per_s * scale)
 
 
 @pytest.mark.parametrize("engine", ["Sync", "Async"])
 def test_blk_ops_limit(limited, engine):
-    """ops: 200 requests/s (4 KiB reads), measured over >= 2 s, with either I/O engine."""
-    ops = 200
-    k = limited("ktest.rl_bytes=4096 ktest.rl_reqs=800 ktest.rl_mark=10",
+    """ops: 50 requests/s (4 KiB reads), with either I/O engine."""
+    ops = 50
+    k = limited("ktest.rl_bytes=4096 ktest.rl_reqs=210 ktest.rl_mark=5",
                 drive_rl={"ops": bucket(ops)}, engine=engine)
     run_steady(k, f"blk ops ({engine})", ops)
     m = k.metrics_now()
@@ -179,18 +190,18 @@ def test_blk_ops_limit(limited, engine):
 
 
 def test_blk_bandwidth_limit(limited):
-    """bandwidth: 4 MB/s of 64 KiB reads (62.5 requests/s), measured over >= 2 s."""
-    bps, req = 4096000, 65536
-    k = limited(f"ktest.rl_bytes={req} ktest.rl_reqs=270 ktest.rl_mark=4",
+    """bandwidth: 1 MiB/s of 64 KiB reads (16 requests/s)."""
+    bps, req = 1 << 20, 65536
+    k = limited(f"ktest.rl_bytes={req} ktest.rl_reqs=72 ktest.rl_mark=2",
                 drive_rl={"bandwidth": bucket(bps)})
     run_steady(k, "blk bandwidth (bytes)", bps / req, scale=req)
     assert k.finish() == 0, k.describe()
 
 
 def test_rng_bandwidth_limit(limited):
-    """entropy: 400 KB/s of 4 KiB requests (100 requests/s), measured over >= 2 s."""
-    bps, req = 409600, 4096
-    k = limited(f"ktest.rl_rng=1 ktest.rl_bytes={req} ktest.rl_reqs=420 ktest.rl_mark=5",
+    """entropy: 256 KiB/s of 16 KiB requests (16 requests/s)."""
+    bps, req = 256 << 10, 16384
+    k = limited(f"ktest.rl_rng=1 ktest.rl_bytes={req} ktest.rl_reqs=72 ktest.rl_mark=2",
                 rng_rl={"bandwidth": bucket(bps)})
     run_steady(k, "rng bandwidth (bytes)", bps / req, scale=req)
     m = k.metrics_now()
@@ -199,9 +210,9 @@ def test_rng_bandwidth_limit(limited):
 
 
 def test_patch_changes_the_rate_at_run_time(limited):
-    """200 ops/s, then PATCH /drives to 100 ops/s mid-run: each phase at its rate."""
-    first, second, switch_at = 200, 100, 800
-    k = limited(f"ktest.rl_bytes=4096 ktest.rl_reqs={switch_at + 400} ktest.rl_mark=10",
+    """50 ops/s, then PATCH /drives to 25 ops/s mid-run: each phase at its rate."""
+    first, second, switch_at = 50, 25, 210
+    k = limited(f"ktest.rl_bytes=4096 ktest.rl_reqs={switch_at + 100} ktest.rl_mark=5",
                 drive_rl={"ops": bucket(first), "bandwidth": bucket(100 << 20)})
     t_begin, _ = k.wait_line(lambda l: l.startswith("KTEST-INFO ratelimit begin"))
     k.wait_line(lambda l: (m := MARK.match(l)) is not None and int(m.group(1)) >= switch_at)
