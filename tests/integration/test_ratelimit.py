@@ -25,17 +25,16 @@ import pytest
 DISK_BYTES = 16 << 20
 MARK = re.compile(r"^KTEST-INFO ratelimit (?:mark|done) n=(\d+) ")
 TOLERANCE = 0.10
-SKIP_S = 0.5  # after a start or a PATCH: the fresh bucket's burst is not the rate
 MIN_SPAN_S = 2.5
 
 
-def bucket(rate_per_s, refill_ms=200):
-    """A bucket refilling @rate_per_s tokens a second that holds 200 ms of them.
+def bucket(rate_per_s, refill_ms=1000):
+    """A bucket refilling @rate_per_s tokens a second that holds one second of them.
 
-    The bucket's size bounds the error of a measurement either way: a guest
-    descheduled for less than 200 ms (a loaded host) loses no tokens, and tokens
-    saved before a window can lift its rate by at most 0.2 s / span (< 7% over
-    the >= 3 s windows below).
+    Every phase is measured from the moment its bucket is full (start, PATCH)
+    with that bucket's tokens subtracted, so the size adds no bias; a big bucket
+    means a guest descheduled for up to a second (seen on a loaded host) loses
+    no tokens: it catches up afterwards.
     """
     return {"size": int(rate_per_s * refill_ms // 1000), "refill_time": refill_ms}
 
@@ -144,12 +143,14 @@ def limited(kiln, tmp_path, kiln_jail, guest):
         k.kill()
 
 
-def measured_rate(marks, t_from, t_to=None):
-    """Requests a second between the first mark at/after @t_from and the last before @t_to."""
-    sel = [(t, n) for t, n in marks if t >= t_from and (t_to is None or t <= t_to)]
-    assert len(sel) >= 2, marks
-    (t0, n0), (t1, n1) = sel[0], sel[-1]
-    return (n1 - n0) / (t1 - t0), t1 - t0
+def rate_since_full(t_full, n_full, first_bucket, t_end, n_end):
+    """Requests/s after a bucket was full at (@t_full, @n_full), less its @first_bucket.
+
+    The limiter cannot let more than a full bucket plus the rate through, so
+    this is its rate, without the upward bias of a window that starts mid-run
+    (tokens a stall let pile up before it).
+    """
+    return (n_end - n_full - first_bucket) / (t_end - t_full), t_end - t_full
 
 
 def assert_rate(k, what, got, span, want):
@@ -172,16 +173,16 @@ def run_steady(k, what, want_per_s, scale=1):
     k.wait_line(lambda l: l.startswith("KTEST ratelimit "))
     assert any(l == "KTEST ratelimit PASS" for _, l in k.lines), k.describe()
     t_last, n_last = k.marks()[-1]
-    first_bucket = bucket(want_per_s * scale)["size"] / scale
-    got = (n_last - first_bucket) / (t_last - t_begin)
-    assert_rate(k, what, got * scale, t_last - t_begin, want_per_s * scale)
+    got, span = rate_since_full(t_begin, 0, bucket(want_per_s * scale)["size"] / scale, t_last,
+                                n_last)
+    assert_rate(k, what, got * scale, span, want_per_s * scale)
 
 
 @pytest.mark.parametrize("engine", ["Sync", "Async"])
 def test_blk_ops_limit(limited, engine):
     """ops: 50 requests/s (4 KiB reads), with either I/O engine."""
     ops = 50
-    k = limited("ktest.rl_bytes=4096 ktest.rl_reqs=210 ktest.rl_mark=5",
+    k = limited("ktest.rl_bytes=4096 ktest.rl_reqs=225 ktest.rl_mark=5",
                 drive_rl={"ops": bucket(ops)}, engine=engine)
     run_steady(k, f"blk ops ({engine})", ops)
     m = k.metrics_now()
@@ -192,7 +193,7 @@ def test_blk_ops_limit(limited, engine):
 def test_blk_bandwidth_limit(limited):
     """bandwidth: 1 MiB/s of 64 KiB reads (16 requests/s)."""
     bps, req = 1 << 20, 65536
-    k = limited(f"ktest.rl_bytes={req} ktest.rl_reqs=72 ktest.rl_mark=2",
+    k = limited(f"ktest.rl_bytes={req} ktest.rl_reqs=88 ktest.rl_mark=2",
                 drive_rl={"bandwidth": bucket(bps)})
     run_steady(k, "blk bandwidth (bytes)", bps / req, scale=req)
     assert k.finish() == 0, k.describe()
@@ -201,7 +202,7 @@ def test_blk_bandwidth_limit(limited):
 def test_rng_bandwidth_limit(limited):
     """entropy: 256 KiB/s of 16 KiB requests (16 requests/s)."""
     bps, req = 256 << 10, 16384
-    k = limited(f"ktest.rl_rng=1 ktest.rl_bytes={req} ktest.rl_reqs=72 ktest.rl_mark=2",
+    k = limited(f"ktest.rl_rng=1 ktest.rl_bytes={req} ktest.rl_reqs=88 ktest.rl_mark=2",
                 rng_rl={"bandwidth": bucket(bps)})
     run_steady(k, "rng bandwidth (bytes)", bps / req, scale=req)
     m = k.metrics_now()
@@ -210,22 +211,28 @@ def test_rng_bandwidth_limit(limited):
 
 
 def test_patch_changes_the_rate_at_run_time(limited):
-    """50 ops/s, then PATCH /drives to 25 ops/s mid-run: each phase at its rate."""
-    first, second, switch_at = 50, 25, 210
-    k = limited(f"ktest.rl_bytes=4096 ktest.rl_reqs={switch_at + 100} ktest.rl_mark=5",
+    """50 ops/s, then PATCH /drives to 25 ops/s mid-run: each phase at its rate.
+
+    A mark per request, so the count at the PATCH is known to one request; the
+    PATCH puts in a fresh, full bucket, which the second phase subtracts.
+    """
+    first, second, switch_at = 50, 25, 200
+    k = limited(f"ktest.rl_bytes=4096 ktest.rl_reqs={switch_at + 105} ktest.rl_mark=1",
                 drive_rl={"ops": bucket(first), "bandwidth": bucket(100 << 20)})
     t_begin, _ = k.wait_line(lambda l: l.startswith("KTEST-INFO ratelimit begin"))
     k.wait_line(lambda l: (m := MARK.match(l)) is not None and int(m.group(1)) >= switch_at)
-    t_patch = time.monotonic()
+    before = k.marks()[-1]
     status, body = k.curl("PATCH", "/drives/d0",
                           {"drive_id": "d0", "rate_limiter": {"ops": bucket(second)}})
+    t_patch = time.monotonic()
     assert status == 204, (status, body, k.describe())
     k.wait_line(lambda l: l.startswith("KTEST ratelimit "))
     assert any(l == "KTEST ratelimit PASS" for _, l in k.lines), k.describe()
     marks = k.marks()
-    got, span = measured_rate(marks, t_begin + SKIP_S, t_patch)
+    got, span = rate_since_full(t_begin, 0, first, *before)
     assert_rate(k, "before PATCH", got, span, first)
-    got, span = measured_rate(marks, t_patch + SKIP_S)
+    n_patch = [n for t, n in marks if t <= t_patch][-1]
+    got, span = rate_since_full(t_patch, n_patch, second, *marks[-1])
     assert_rate(k, "after PATCH", got, span, second)
     # GET /vm/config: the PATCHed ops bucket, the bandwidth bucket as configured.
     status, body = k.curl("GET", "/vm/config")
@@ -242,7 +249,7 @@ def test_unlimited_is_not_throttled(limited):
     t_begin, _ = k.wait_line(lambda l: l.startswith("KTEST-INFO ratelimit begin"))
     k.wait_line(lambda l: l.startswith("KTEST ratelimit "))
     assert any(l == "KTEST ratelimit PASS" for _, l in k.lines), k.describe()
-    got, span = measured_rate(k.marks(), t_begin)
+    got, span = rate_since_full(t_begin, 0, 0, *k.marks()[-1])
     print(f"unlimited: {got:.0f} requests/s over {span:.2f} s")
     m = k.metrics_now()
     assert m["block"]["d0"]["rate_limiter_throttled_events"] == 0, m
