@@ -50,6 +50,18 @@ static struct {
 	char uds[96];
 } fz;
 
+/* libFuzzer ends with exit(): take the sockets and the directory with us. */
+static void fuzz_cleanup(void)
+{
+	char path[128];
+
+	vsock_close(fz.vs);
+	snprintf(path, sizeof(path), "%s_5000", fz.uds);
+	unlink(path);
+	*strrchr(fz.uds, '/') = '\0';
+	rmdir(fz.uds);
+}
+
 static void fuzz_setup(void)
 {
 	char dir[] = "/tmp/kiln-fuzz-vsock-XXXXXX";
@@ -74,6 +86,7 @@ static void fuzz_setup(void)
 	cfg.uds_path = fz.uds;
 	if (vsock_open(fz.vs, &cfg) != 0 || gm_init_from_buffer(&fz.gm, fz.ram, FUZZ_RAM_BYTES))
 		abort();
+	atexit(fuzz_cleanup);
 	fz.ready = true;
 }
 
