@@ -26,7 +26,8 @@ SRC_LIB := $(filter-out src/main.c,$(SRC_ALL))
 # that need a module add it to FUZZ_EXTRA_<target> below instead of growing this.
 SRC_PURE := src/vmm/guest_mem.c src/vmm/log.c src/vmm/cpuid.c $(wildcard src/vmm/boot/*.c) \
 	src/vmm/bus.c src/devices/virtio/queue.c src/devices/virtio/mmio.c \
-	src/devices/virtio/blk_req.c src/devices/virtio/blk.c src/devices/virtio/blk_aio.c \
+	src/devices/virtio/blk_req.c src/devices/virtio/blk.c src/devices/virtio/blk_io.c \
+	src/devices/virtio/blk_aio.c \
 	src/vmm/ratelimit.c src/vmm/evloop.c
 FUZZ_LIBS := -ljansson -luring -lcap -lseccomp -lpthread
 # Per-target extra sources, e.g. FUZZ_EXTRA_fuzz_http := src/api/http_parse.c

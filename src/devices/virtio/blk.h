@@ -87,6 +87,12 @@ int blk_open_limiter(struct blk_dev *b, const struct rl_config *cfg);
 uint64_t blk_features(const struct blk_dev *b);
 
 /*
+ * Run a request blk_req_parse() accepted against @b's file (blk_io.c): returns
+ * the status byte; *written is the data bytes put in guest RAM, *host_err the
+ * errno of a failed host call (0 if none).
+ */
+uint8_t blk_execute(struct blk_dev *b, struct blk_req *r, uint64_t *written, int *host_err);
+/*
  * Parse and execute one chain; writes the status byte and returns the used
  * length (data bytes written to the guest + 1). Sets *needs_reset (and
  * returns 0) when the chain has no usable header or status. @rl limits the
