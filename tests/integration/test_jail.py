@@ -257,15 +257,7 @@ def test_daemonize_detaches_into_its_own_session(kiln, jail):
     jail.start(kiln, ["--daemonize", "--api-sock", "/api.sock",
                       "--cgroup", "cgroup.max.descendants=0"])
     assert jail.proc.wait(timeout=10) == 0, jail.describe()
-    procs = os.path.join(jail.cg, "kiln", jail.id, "cgroup.procs")
-    deadline, pids = time.monotonic() + 20, []
-    while time.monotonic() < deadline:  # the launcher returns before the cgroup step
-        pids = open(procs).read().split() if os.path.exists(procs) else []
-        if len(pids) == 1 and (jail.root / "api.sock").exists():
-            break
-        time.sleep(0.01)
-    assert len(pids) == 1, pids
-    pid = int(pids[0])
+    pid = daemon_pid(jail)
     try:
         stat = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
         assert int(stat[3]) == pid, "not a session leader"  # field 6: session
@@ -274,10 +266,28 @@ def test_daemonize_detaches_into_its_own_session(kiln, jail):
             assert os.stat(f"/proc/{pid}/fd/{fd}").st_rdev == null, fd
         connect_api(jail.root / "api.sock")
     finally:
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
-            time.sleep(0.01)
+        stop_daemon(pid)
+
+
+def daemon_pid(jail, timeout=20):
+    """The one process left in a daemonized jail's cgroup once its API socket exists
+    (the launcher returns before the cgroup step, so wait for both)."""
+    procs = os.path.join(jail.cg, "kiln", jail.id, "cgroup.procs")
+    deadline, pids = time.monotonic() + timeout, []
+    while time.monotonic() < deadline:
+        pids = open(procs).read().split() if os.path.exists(procs) else []
+        if len(pids) == 1 and (jail.root / "api.sock").exists():
+            break
+        time.sleep(0.01)
+    assert len(pids) == 1, pids
+    return int(pids[0])
+
+
+def stop_daemon(pid, timeout=10):
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def connect_api(path, timeout=10):
@@ -563,22 +573,11 @@ def test_new_pid_ns_with_daemonize_leaves_only_pid_1(kiln, jail):
     jail.start(kiln, ["--daemonize", "--new-pid-ns", "--api-sock", "/api.sock",
                       "--cgroup", "cgroup.max.descendants=0"])
     assert jail.proc.wait(timeout=10) == 0, jail.describe()
-    procs = os.path.join(jail.cg, "kiln", jail.id, "cgroup.procs")
-    deadline, pids = time.monotonic() + 10, []
-    while time.monotonic() < deadline:  # the launcher returned before the cgroup step
-        pids = open(procs).read().split() if os.path.exists(procs) else []
-        if len(pids) == 1 and (jail.root / "api.sock").exists():
-            break
-        time.sleep(0.01)
-    assert len(pids) == 1, pids
-    pid = int(pids[0])
+    pid = daemon_pid(jail)
     try:
         assert status_fields(f"/proc/{pid}/status")["NSpid"].split() == [str(pid), "1"]
         assert os.readlink(f"/proc/{pid}/ns/pid") != os.readlink("/proc/self/ns/pid")
         connect_api(jail.root / "api.sock")
     finally:
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
-            time.sleep(0.01)
+        stop_daemon(pid)
     assert not os.path.exists(f"/proc/{pid}")
