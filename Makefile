@@ -34,7 +34,7 @@ FUZZ_LIBS := -ljansson -luring -lcap -lseccomp -lpthread
 FUZZ_EXTRA_fuzz_http = $(wildcard src/api/http_parse.c)
 FUZZ_EXTRA_fuzz_vsock = src/devices/virtio/vsock.c src/devices/virtio/vsock_conn.c \
 	src/devices/virtio/vsock_pkt.c
-FUZZ_EXTRA_fuzz_api = $(filter-out src/api/http.c src/api/api_vm.c,$(wildcard src/api/*.c)) \
+FUZZ_EXTRA_fuzz_api = $(filter-out src/api/http.c src/api/http_listen.c src/api/api_vm.c,$(wildcard src/api/*.c)) \
 	$(wildcard src/vmm/metrics.c) src/vmm/boot_timer.c src/jail/tap.c
 FUZZ_EXTRA_fuzz_net_tx = src/devices/virtio/net_tx.c src/devices/virtio/net.c src/jail/tap.c
 

@@ -22,7 +22,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -54,9 +53,7 @@ struct http_conn {
 struct http_server {
 	struct evloop *loop;
 	struct evloop_handler listen_h;
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	dev_t sock_dev; /* the socket inode we bound, so destroy unlinks only ours */
-	ino_t sock_ino;
+	struct http_listener sock; /* path and inode bound, so destroy unlinks only ours */
 	size_t max_body;
 	size_t in_cap; /* HTTP_MAX_HEAD_BYTES + max_body: always holds one whole request */
 	http_handler_fn handler;
@@ -427,92 +424,6 @@ static void http_listen_cb(struct evloop_handler *h, uint32_t events)
 	}
 }
 
-/* A socket at @path that nobody listens on is stale and goes; anything else stays. */
-static int http_clear_stale(const struct sockaddr_un *sa)
-{
-	struct stat st;
-	int probe, r, err;
-
-	if (lstat(sa->sun_path, &st) < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISSOCK(st.st_mode))
-		return -EEXIST;
-	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (probe < 0)
-		return -errno;
-	r = connect(probe, (const struct sockaddr *)sa, sizeof(*sa));
-	err = errno;
-	close(probe);
-	/* Connected, or EAGAIN (its backlog is full): another process serves it. */
-	if (r == 0 || err != ECONNREFUSED)
-		return -EEXIST;
-	if (unlink(sa->sun_path) < 0 && errno != ENOENT)
-		return -errno;
-	return 0;
-}
-
-int http_listen(const char *path, struct http_listener *l)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	struct stat st;
-	mode_t old_mask;
-	int err;
-
-	l->fd = -1;
-	if (!path)
-		return -EINVAL;
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	memcpy(l->path, sa.sun_path, sizeof(l->path));
-	err = http_clear_stale(&sa);
-	if (err)
-		return err;
-	l->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (l->fd < 0)
-		return -errno;
-	/* The socket is born 0600: no window in which another user can connect. */
-	old_mask = umask(0177);
-	err = bind(l->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
-	umask(old_mask);
-	if (err) {
-		close(l->fd);
-		l->fd = -1;
-		return err;
-	}
-	l->dev = 0;
-	l->ino = 0;
-	if (chmod(path, 0600) < 0 || lstat(path, &st) < 0 ||
-	    listen(l->fd, HTTP_LISTEN_BACKLOG) < 0) {
-		err = -errno;
-		unlink(path);
-		close(l->fd);
-		l->fd = -1;
-		return err;
-	}
-	l->dev = st.st_dev;
-	l->ino = st.st_ino;
-	return 0;
-}
-
-/* Only the socket we bound goes: the path may have been replaced since. */
-static void http_unlink_ours(const char *path, dev_t dev, ino_t ino)
-{
-	struct stat st;
-
-	if (lstat(path, &st) == 0 && st.st_dev == dev && st.st_ino == ino)
-		unlink(path);
-}
-
-void http_listener_close(struct http_listener *l)
-{
-	if (l->fd < 0)
-		return;
-	close(l->fd);
-	l->fd = -1;
-	http_unlink_ours(l->path, l->dev, l->ino);
-}
-
 struct http_server *http_server_adopt(struct http_listener *l, size_t max_body_bytes,
 				      struct evloop *loop, http_handler_fn handler, void *opaque)
 {
@@ -534,7 +445,6 @@ struct http_server *http_server_adopt(struct http_listener *l, size_t max_body_b
 		err = -EINVAL;
 		goto fail;
 	}
-	memcpy(s->path, l->path, sizeof(s->path));
 	s->loop = loop;
 	s->max_body = max_body_bytes;
 	s->handler = handler;
@@ -542,8 +452,7 @@ struct http_server *http_server_adopt(struct http_listener *l, size_t max_body_b
 	for (size_t i = 0; i < HTTP_MAX_CONNECTIONS; i++)
 		s->conns[i].h.fd = -1;
 	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	s->sock_dev = l->dev;
-	s->sock_ino = l->ino;
+	s->sock = *l; /* sock.fd is listen_h.fd: closed once, by http_listener_close() */
 	s->listen_h.fd = l->fd;
 	s->listen_h.cb = http_listen_cb;
 	s->listen_h.opaque = s;
@@ -559,19 +468,6 @@ fail:
 	free(s);
 	errno = -err;
 	return NULL;
-}
-
-struct http_server *http_server_create(const char *path, size_t max_body_bytes, struct evloop *loop,
-				       http_handler_fn handler, void *opaque)
-{
-	struct http_listener l;
-	int err = http_listen(path, &l);
-
-	if (err) {
-		errno = -err;
-		return NULL;
-	}
-	return http_server_adopt(&l, max_body_bytes, loop, handler, opaque);
 }
 
 int http_server_next_timeout_ms(const struct http_server *s)
@@ -612,8 +508,7 @@ void http_server_destroy(struct http_server *s)
 	for (size_t i = 0; i < HTTP_MAX_CONNECTIONS; i++)
 		http_conn_close(&s->conns[i]);
 	evloop_del(s->loop, &s->listen_h);
-	close(s->listen_h.fd);
-	http_unlink_ours(s->path, s->sock_dev, s->sock_ino);
+	http_listener_close(&s->sock);
 	if (s->spare_fd >= 0)
 		close(s->spare_fd);
 	free(s);
