@@ -292,13 +292,14 @@ static void api_vm_metrics(void *opaque, json_t *obj)
 
 		json_object_set_new(
 		    obj, "vsock",
-		    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "tx_packets",
+		    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "tx_packets",
 			      (json_int_t)v->tx_packets, "rx_packets", (json_int_t)v->rx_packets,
 			      "tx_bytes", (json_int_t)v->tx_bytes, "rx_bytes",
 			      (json_int_t)v->rx_bytes, "bad_packets", (json_int_t)v->bad_packets,
 			      "violations", (json_int_t)v->violations, "conns_opened",
 			      (json_int_t)v->conns_opened, "conns_refused",
-			      (json_int_t)v->conns_refused, "resets", (json_int_t)v->resets));
+			      (json_int_t)v->conns_refused, "conns_timed_out",
+			      (json_int_t)v->conns_timed_out, "resets", (json_int_t)v->resets));
 	}
 	for (unsigned int i = 0; i < av->vm.nr_vcpus_created; i++) {
 		const struct vcpu_exit_stats *e = &av->vm.vcpus[i].exits;

@@ -75,7 +75,7 @@
 	    {"timerfd_settime",                                                                    \
 	     {SECCOMP_EQ(1, 0)},                                                                   \
 	     0,                                                                                    \
-	     "rate limiters: arm (relative) or disarm a device's pause timer (ratelimit.c)"},      \
+	     "rate-limiter pause timers (ratelimit.c), the vsock connect timer: arm or disarm"},   \
 	    {"clock_gettime", {}, 0, "log timestamps, API deadlines (vDSO fallback)"},             \
 	    {"brk", {}, 0, "malloc (main arena): jansson, HTTP responses"},                        \
 	    {"mmap", {POLICY_NO_EXEC(2)}, 0, "large mallocs; never executable"},                   \
@@ -141,7 +141,7 @@ static const struct seccomp_rule policy_preboot_rules[] = {
     {"timerfd_create",
      {SECCOMP_EQ(0, CLOCK_MONOTONIC), SECCOMP_EQ(1, TFD_CLOEXEC | TFD_NONBLOCK)},
      0,
-     "one rate-limiter pause timer per drive and entropy device, made at VM build"},
+     "rate-limiter pause timers (drive, entropy) and the vsock connect timer, at VM build"},
     {"eventfd2", {}, 0, "exit eventfd, per-queue ioeventfds and irqfds, io_uring, vsock kick"},
     {"epoll_create1",
      {SECCOMP_EQ(0, EPOLL_CLOEXEC)},

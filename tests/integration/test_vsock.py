@@ -205,6 +205,37 @@ def test_vsock_bad_connect_lines_are_refused(start_kiln, guest, tmp_path):
     assert sent == 30
 
 
+def test_vsock_idle_host_connections_time_out(start_kiln, guest, tmp_path):
+    """64 host peers that never send CONNECT: kiln closes each after its 2 s
+    deadline (else they would hold every slot forever), then a normal
+    host-initiated echo still works."""
+    uds = tmp_path / "v.sock"
+    echo = Listener(f"{uds}_{ECHO_PORT}")
+    idle = []
+    try:
+        p, out = start_listening_guest(start_kiln, guest, uds)
+        for _ in range(64):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            idle.append(s)
+            s.connect(str(uds))  # blocking: waits while kiln's backlog is full
+            s.settimeout(60)  # generous: the deadline is 2 s, the machine is shared
+        for i, s in enumerate(idle):
+            try:
+                got = s.recv(1)
+            except ConnectionResetError:
+                got = b""
+            assert got == b"", f"idle connection {i} got {got!r}"
+        sent, _ = host_echo_client(str(uds), LISTEN_PORT, [10, 20])
+        run = finish(p, out)
+    finally:
+        for s in idle:
+            s.close()
+        echo.close()
+    assert_clean_exit(run)
+    assert run.results.get("vsock_echo", ("?",))[0] == "PASS", run.describe()
+    assert sent == 30
+
+
 @pytest.mark.parametrize("spec,msg", [
     ("2,/tmp/x.sock", "CID must be an integer from 3"),
     ("3", "must be CID,PATH"),

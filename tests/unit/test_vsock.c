@@ -2,14 +2,17 @@
 /*
  * virtio-vsock through its rings with real Unix sockets in a temporary
  * directory: guest- and host-initiated connections, bytes both ways, the
- * credit rule, a refused connect, reset on status 0, a bad RX buffer.
+ * credit rule, a refused connect, reset on status 0, a bad RX buffer, the
+ * deadline of pending host connections (vsock_expire with a chosen clock).
  */
 #include "unit.h"
 
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "devices/virtio/mmio.h"
@@ -340,6 +343,96 @@ static void test_vsock_bad_connect_line_closes(void **state)
 	tv_free(t);
 }
 
+static uint64_t tv_now_ns(void)
+{
+	struct timespec ts;
+
+	assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &ts), 0);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* The device's connect timer: armed, to fire within @max_ns. */
+static void tv_expect_timer_armed(struct tv *t, uint64_t max_ns)
+{
+	struct itimerspec its;
+	uint64_t left;
+
+	assert_true(t->v->timer_armed);
+	assert_int_equal(timerfd_gettime(t->v->timer.fd, &its), 0);
+	left = (uint64_t)its.it_value.tv_sec * 1000000000ULL + (uint64_t)its.it_value.tv_nsec;
+	assert_true(left > 0 && left <= max_ns);
+}
+
+static void test_vsock_idle_host_connection_times_out(void **state)
+{
+	struct tv *t = tv_new(false);
+	struct vsock_hdr h;
+	uint64_t t0 = tv_now_ns();
+	char c;
+	int fd;
+
+	(void)state;
+	assert_false(t->v->timer_armed);
+	fd = tv_unix(t->uds, false); /* never sends its CONNECT line */
+	vdev_process_events(&t->d);
+	assert_int_equal(t->v->nconns, 1);
+	tv_expect_timer_armed(t, VSOCK_PENDING_TIMEOUT_NS);
+	vsock_expire(t->v, t0 + VSOCK_PENDING_TIMEOUT_NS / 2); /* not yet */
+	assert_int_equal(t->v->nconns, 1);
+	assert_int_equal(t->v->stats.conns_timed_out, 0);
+	tv_expect_timer_armed(t, VSOCK_PENDING_TIMEOUT_NS); /* re-armed for what is left */
+	vsock_expire(t->v, tv_now_ns() + VSOCK_PENDING_TIMEOUT_NS);
+	assert_int_equal(t->v->nconns, 0);
+	assert_int_equal(t->v->stats.conns_timed_out, 1);
+	assert_false(t->v->timer_armed); /* nothing pending: no re-arm */
+	assert_int_equal(read(fd, &c, 1), 0);
+	tv_post_rx(t, 8);
+	assert_false(tv_rx(t, &h, NULL)); /* the guest never heard of it */
+	close(fd);
+	tv_free(t);
+}
+
+static void test_vsock_unanswered_request_times_out_with_rst(void **state)
+{
+	struct tv *t = tv_new(false);
+	struct vsock_hdr h;
+	char c;
+	int fd, idle;
+
+	(void)state;
+	fd = tv_unix(t->uds, false);
+	assert_int_equal(write(fd, "CONNECT 1000\n", 13), 13);
+	tv_post_rx(t, 8);
+	vdev_process_events(&t->d); /* accept */
+	vdev_process_events(&t->d); /* the line, REQUEST into an RX buffer */
+	assert_true(tv_rx(t, &h, NULL));
+	assert_int_equal(h.op, VSOCK_OP_REQUEST);
+	idle = tv_unix(t->uds, false); /* a second one, idle, a little later */
+	vdev_process_events(&t->d);
+	assert_int_equal(t->v->nconns, 2);
+	/* Past the REQUEST's deadline only: the guest gets its RST, the idle one stays. */
+	for (unsigned int i = 0; i < VSOCK_MAX_CONNS; i++)
+		if (t->v->conns[i].state == VSOCK_CONN_HOST_REQ)
+			t->v->conns[i].deadline_ns -= VSOCK_PENDING_TIMEOUT_NS;
+	vsock_expire(t->v, tv_now_ns());
+	assert_int_equal(t->v->nconns, 1);
+	assert_int_equal(t->v->stats.conns_timed_out, 1);
+	assert_int_equal(read(fd, &c, 1), 0);
+	vdev_process_events(&t->d); /* the RST into an RX buffer */
+	tv_expect(t, VSOCK_OP_RST, VSOCK_FIRST_LOCAL_PORT, GPORT);
+	tv_expect_timer_armed(t, VSOCK_PENDING_TIMEOUT_NS);
+	/* A late RESPONSE finds no connection: RST, nothing else. */
+	tv_send(t, VSOCK_OP_RESPONSE, VSOCK_FIRST_LOCAL_PORT, 0, 0, NULL, 0);
+	tv_expect(t, VSOCK_OP_RST, VSOCK_FIRST_LOCAL_PORT, GPORT);
+	vsock_expire(t->v, tv_now_ns() + VSOCK_PENDING_TIMEOUT_NS);
+	assert_int_equal(t->v->nconns, 0);
+	assert_int_equal(t->v->stats.conns_timed_out, 2);
+	assert_int_equal(read(idle, &c, 1), 0);
+	close(idle);
+	close(fd);
+	tv_free(t);
+}
+
 static void test_vsock_status_zero_closes_every_connection(void **state)
 {
 	struct tv *t = tv_new(true);
@@ -425,6 +518,8 @@ int main(void)
 	    cmocka_unit_test(test_vsock_fwd_cnt_ahead_of_sent_is_a_violation),
 	    cmocka_unit_test(test_vsock_host_connect_request_response_ok),
 	    cmocka_unit_test(test_vsock_bad_connect_line_closes),
+	    cmocka_unit_test(test_vsock_idle_host_connection_times_out),
+	    cmocka_unit_test(test_vsock_unanswered_request_times_out_with_rst),
 	    cmocka_unit_test(test_vsock_status_zero_closes_every_connection),
 	    cmocka_unit_test(test_vsock_readable_rx_buffer_needs_reset),
 	    cmocka_unit_test(test_vsock_config_space_is_the_cid),

@@ -19,6 +19,7 @@
 
 #include "devices/virtio/virtio.h"
 #include "devices/virtio/vsock_pkt.h"
+#include "vmm/evloop.h"
 
 #define VSOCK_QUEUE_SIZE   256
 #define VSOCK_RXQ	   0
@@ -33,6 +34,14 @@
 #define VSOCK_CMD_MAX_BYTES	  32			/* "CONNECT 4294967295\n" is 19 */
 #define VSOCK_LISTEN_BACKLOG	  16
 #define VSOCK_FIRST_LOCAL_PORT	  0x40000000u /* host ports of host-initiated connections */
+/*
+ * How long a host connection may stay in HOST_CMD (no complete "CONNECT"
+ * line yet) and then in HOST_REQ (the guest has not answered the REQUEST):
+ * 2 s each, as Firecracker's connect timeout. After it kiln closes the host
+ * socket (RST to the guest for a REQUEST it was sent) and frees the slot, so
+ * idle peers cannot hold all VSOCK_MAX_CONNS slots.
+ */
+#define VSOCK_PENDING_TIMEOUT_NS (2000ULL * 1000 * 1000)
 /* sun_path (108) minus NUL and "_4294967295": the longest usable uds_path. */
 #define VSOCK_UDS_PATH_MAX 96
 
@@ -60,8 +69,9 @@ struct vsock_conn {
 	uint32_t gen; /* epoll tag: events of an earlier use of the slot are ignored */
 	uint32_t guest_port, host_port;
 	uint32_t pending;
-	bool readable; /* edge-triggered: the host socket may have bytes for the guest */
-	bool host_hup; /* the host peer is gone: reset once its bytes are delivered */
+	uint64_t deadline_ns; /* HOST_CMD/HOST_REQ: closed at this CLOCK_MONOTONIC time */
+	bool readable;	      /* edge-triggered: the host socket may have bytes for the guest */
+	bool host_hup;	      /* the host peer is gone: reset once its bytes are delivered */
 	bool host_eof;
 	uint32_t peer_shutdown; /* SHUTDOWN flags the guest sent */
 	/* guest -> host: rx from the guest, fwd to the host socket; buffered = rx - fwd. */
@@ -79,7 +89,8 @@ struct vsock_stats {
 	uint64_t bad_packets;	     /* refused by the parser */
 	uint64_t violations;	     /* connections reset for breaking the protocol */
 	uint64_t conns_opened, conns_refused;
-	uint64_t resets; /* malformed chains (walker errors, bad RX buffers) */
+	uint64_t conns_timed_out; /* host connections closed by VSOCK_PENDING_TIMEOUT_NS */
+	uint64_t resets;	  /* malformed chains (walker errors, bad RX buffers) */
 };
 
 struct vsock_rst {
@@ -89,9 +100,12 @@ struct vsock_rst {
 struct vsock_dev {
 	uint64_t guest_cid;
 	char uds_path[VSOCK_UDS_PATH_MAX + 1];
-	int epfd;	/* the device's own epoll set: listener, kick, connections */
-	int listen_fd;	/* bound to uds_path */
-	int kick_fd;	/* eventfd: come back to the device from the main loop */
+	int epfd;      /* the device's own epoll set: listener, kick, connections */
+	int listen_fd; /* bound to uds_path */
+	int kick_fd;   /* eventfd: come back to the device from the main loop */
+	/* One timer for every pending host connection: fires at the earliest deadline. */
+	struct evloop_timer timer;
+	bool timer_armed;
 	dev_t sock_dev; /* the socket inode we bound, so close unlinks only ours */
 	ino_t sock_ino;
 	bool reset_pending; /* status 0 from a vCPU: drop connections on the main thread */
@@ -113,6 +127,13 @@ int vsock_open(struct vsock_dev *v, const struct vsock_config *cfg);
 void vsock_attach(struct vsock_dev *v, struct vdev *d);
 /* Close every connection and the listener, unlink uds_path if still ours. */
 void vsock_close(struct vsock_dev *v);
+
+/*
+ * Close the host connections in HOST_CMD or HOST_REQ whose deadline is at or
+ * before @now_ns (CLOCK_MONOTONIC) and re-arm the timer for the earliest one
+ * left. Runs when the timer fires; @now_ns is a parameter for tests.
+ */
+void vsock_expire(struct vsock_dev *v, uint64_t now_ns);
 
 /* VERSION_1, EVENT_IDX, INDIRECT_DESC. */
 uint64_t vsock_features(void);

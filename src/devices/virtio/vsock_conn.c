@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "devices/virtio/vsock_priv.h"
@@ -24,7 +25,7 @@
 #define VSOCK_EVENTS_BATCH 32
 
 /* epoll tags: kind in bits 16..23, slot in 0..15, generation in 32..63. */
-enum vsock_tag { VSOCK_TAG_KICK = 1, VSOCK_TAG_LISTEN, VSOCK_TAG_CONN };
+enum vsock_tag { VSOCK_TAG_KICK = 1, VSOCK_TAG_LISTEN, VSOCK_TAG_CONN, VSOCK_TAG_TIMER };
 
 static uint64_t vsock_tag(enum vsock_tag kind, unsigned int slot, uint32_t gen)
 {
@@ -37,6 +38,74 @@ void vsock_kick(struct vsock_dev *v)
 
 	if (v->kick_fd >= 0 && write(v->kick_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		log_warn("vsock: kick: %s", strerror(errno));
+}
+
+/* ---- deadlines of pending host connections -------------------------------- */
+
+static uint64_t vsock_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * @c is pending from now: closed after VSOCK_PENDING_TIMEOUT_NS. Every
+ * deadline is now + the same constant, so a timer already armed fires no
+ * later than this one and its sweep re-arms for what is left.
+ */
+static void vsock_conn_set_deadline(struct vsock_dev *v, struct vsock_conn *c)
+{
+	int err;
+
+	c->deadline_ns = vsock_now_ns() + VSOCK_PENDING_TIMEOUT_NS;
+	if (v->timer_armed)
+		return;
+	err = evloop_timer_arm_ns(&v->timer, VSOCK_PENDING_TIMEOUT_NS);
+	if (err < 0 && log_ratelimit_allow(&v->vdev->rl, VSOCK_LOG_BURST))
+		log_warn("vsock: arming the connect timer: %s", strerror(-err));
+	v->timer_armed = err == 0;
+}
+
+static bool vsock_conn_is_pending(const struct vsock_conn *c)
+{
+	return c->state == VSOCK_CONN_HOST_CMD || c->state == VSOCK_CONN_HOST_REQ;
+}
+
+void vsock_expire(struct vsock_dev *v, uint64_t now_ns)
+{
+	uint64_t next = UINT64_MAX;
+	unsigned int expired = 0;
+	int err;
+
+	for (unsigned int i = 0; i < VSOCK_MAX_CONNS; i++) {
+		struct vsock_conn *c = &v->conns[i];
+
+		if (!vsock_conn_is_pending(c))
+			continue;
+		if (c->deadline_ns > now_ns) {
+			next = c->deadline_ns < next ? c->deadline_ns : next;
+			continue;
+		}
+		expired++;
+		/* No RST for a REQUEST the guest never got. */
+		if (c->pending & VSOCK_PEND_REQUEST)
+			vsock_conn_free(v, c);
+		else
+			vsock_conn_reset(v, c);
+	}
+	v->stats.conns_timed_out += expired;
+	if (expired && log_ratelimit_allow(&v->vdev->rl, VSOCK_LOG_BURST))
+		log_warn("vsock: closed %u host connection(s) pending for over %llu ms", expired,
+			 VSOCK_PENDING_TIMEOUT_NS / 1000000);
+	v->timer_armed = false;
+	if (next == UINT64_MAX)
+		return;
+	err = evloop_timer_arm_ns(&v->timer, next - now_ns);
+	if (err < 0 && log_ratelimit_allow(&v->vdev->rl, VSOCK_LOG_BURST))
+		log_warn("vsock: re-arming the connect timer: %s", strerror(-err));
+	v->timer_armed = err == 0;
 }
 
 /* ---- the connection table ------------------------------------------------- */
@@ -324,7 +393,11 @@ static void vsock_accept(struct vsock_dev *v)
 				return;
 			continue;
 		}
-		if (!vsock_conn_new(v, fd, VSOCK_CONN_HOST_CMD)) {
+		struct vsock_conn *c = vsock_conn_new(v, fd, VSOCK_CONN_HOST_CMD);
+
+		if (c) {
+			vsock_conn_set_deadline(v, c);
+		} else {
 			v->stats.conns_refused++;
 			close(fd);
 		}
@@ -369,6 +442,7 @@ static void vsock_host_cmd(struct vsock_dev *v, struct vsock_conn *c, bool peer_
 	c->host_port = vsock_local_port(v, port);
 	c->state = VSOCK_CONN_HOST_REQ;
 	c->pending |= VSOCK_PEND_REQUEST;
+	vsock_conn_set_deadline(v, c); /* now for the guest's RESPONSE */
 }
 
 static void vsock_conn_event(struct vsock_dev *v, struct vsock_conn *c, uint32_t events)
@@ -414,6 +488,10 @@ static void vsock_dispatch(struct vsock_dev *v, const struct epoll_event *e)
 		return;
 	case VSOCK_TAG_LISTEN:
 		vsock_accept(v);
+		return;
+	case VSOCK_TAG_TIMER:
+		evloop_timer_ack(&v->timer);
+		vsock_expire(v, vsock_now_ns());
 		return;
 	case VSOCK_TAG_CONN:
 		if (slot < VSOCK_MAX_CONNS && v->conns[slot].state != VSOCK_CONN_FREE &&
@@ -473,7 +551,7 @@ int vsock_open(struct vsock_dev *v, const struct vsock_config *cfg)
 	int err;
 
 	memset(v, 0, sizeof(*v));
-	v->epfd = v->listen_fd = v->kick_fd = -1;
+	v->epfd = v->listen_fd = v->kick_fd = v->timer.fd = -1;
 	for (unsigned int i = 0; i < VSOCK_MAX_CONNS; i++)
 		v->conns[i].fd = -1;
 	if (cfg->guest_cid < VSOCK_MIN_GUEST_CID || cfg->guest_cid > VSOCK_MAX_GUEST_CID)
@@ -488,11 +566,15 @@ int vsock_open(struct vsock_dev *v, const struct vsock_config *cfg)
 	if (v->epfd < 0 || v->kick_fd < 0)
 		err = -errno;
 	else
+		err = evloop_timer_open(&v->timer);
+	if (!err)
 		err = vsock_listen(v);
 	if (!err)
 		err = vsock_watch(v, v->kick_fd, VSOCK_TAG_KICK);
 	if (!err)
 		err = vsock_watch(v, v->listen_fd, VSOCK_TAG_LISTEN);
+	if (!err)
+		err = vsock_watch(v, v->timer.fd, VSOCK_TAG_TIMER);
 	if (err) {
 		bool bound = v->sock_ino != 0;
 
@@ -527,6 +609,8 @@ void vsock_close(struct vsock_dev *v)
 	}
 	if (v->kick_fd >= 0)
 		close(v->kick_fd);
+	evloop_timer_close(&v->timer);
+	v->timer_armed = false;
 	if (v->epfd >= 0)
 		close(v->epfd);
 	v->listen_fd = v->kick_fd = v->epfd = -1;
