@@ -112,7 +112,8 @@ def vmm_commands(args, image):
     kdrive = image + (",direct" if args.mode == "direct" else "")
     if args.engine == "async":
         kdrive += ",aio=io_uring"
-    kiln = [args.kiln, "--kernel", args.kernel, "--mem-mib", "128", "--vcpus", "1",
+    kiln = [args.kiln, "--kernel", args.kernel, "--mem-mib", "128", "--huge-pages",
+                args.kiln_huge_pages, "--vcpus", "1",
             "--drive", kdrive, "--boot-args", boot]
     cache = "cache=none,aio=native" if args.mode == "direct" else "cache=writeback,aio=threads"
     qemu = [args.qemu, "-M", "microvm,acpi=off", "-enable-kvm", "-cpu", args.qemu_cpu,
@@ -288,6 +289,10 @@ def main():
     ap.add_argument("--image-mib", type=int, default=256)
     ap.add_argument("--image", default=os.path.join(build, "bench", "blk.img"))
     ap.add_argument("--kiln", default=os.path.join(build, "kiln"))
+    ap.add_argument("--kiln-huge-pages", default="Transparent",
+                    choices=["None", "Transparent", "2M"],
+                    help="kiln's guest RAM backing (default Transparent: QEMU madvises its RAM "
+                         "MADV_HUGEPAGE, so both VMMs pin and walk the same kind of pages)")
     ap.add_argument("--kernel", default=os.path.join(build, "testguest.elf"))
     ap.add_argument("--qemu", default="qemu-system-x86_64")
     ap.add_argument("--qemu-cpu", default="host,-arch-capabilities")

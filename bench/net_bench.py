@@ -57,7 +57,8 @@ def vmm_command(vmm, args, tap, size):
     boot = (f"ktest=netbench ktest.nb_size={size} ktest.nb_frames={args.frames} "
             f"ktest.nb_dir={args.dir}")
     if vmm == "kiln":
-        return [args.kiln, "--kernel", args.kernel, "--mem-mib", "128", "--vcpus", "1",
+        return [args.kiln, "--kernel", args.kernel, "--mem-mib", "128", "--huge-pages",
+                args.kiln_huge_pages, "--vcpus", "1",
                 "--net", f"{tap},mac={MAC}", "--boot-args", boot]
     return [args.qemu, "-M", "microvm,acpi=off", "-enable-kvm", "-cpu", args.qemu_cpu,
             "-m", "128", "-smp", "1", "-nodefaults", "-no-user-config", "-nographic",
@@ -160,6 +161,10 @@ def main():
     ap.add_argument("--sizes", default="64,1500", help="frame sizes (bytes, no vnet header)")
     ap.add_argument("--dir", choices=["tx", "rx", "both"], default="both")
     ap.add_argument("--kiln", default=os.path.join(build, "kiln"))
+    ap.add_argument("--kiln-huge-pages", default="Transparent",
+                    choices=["None", "Transparent", "2M"],
+                    help="kiln's guest RAM backing (default Transparent: QEMU madvises its RAM "
+                         "MADV_HUGEPAGE, so both VMMs pin and walk the same kind of pages)")
     ap.add_argument("--kernel", default=os.path.join(build, "testguest.elf"))
     ap.add_argument("--qemu", default="qemu-system-x86_64")
     ap.add_argument("--qemu-cpu", default="host,-arch-capabilities")

@@ -45,6 +45,7 @@ enum {
 	OPT_DAEMONIZE,
 	OPT_CGROUP,
 	OPT_RESOURCE_LIMIT,
+	OPT_HUGE_PAGES,
 	OPT_VERSION,
 	OPT_HELP,
 };
@@ -55,6 +56,7 @@ static const struct option cli_options[] = {
     {"boot-args", required_argument, NULL, OPT_BOOT_ARGS},
     {"vcpus", required_argument, NULL, OPT_VCPUS},
     {"mem-mib", required_argument, NULL, OPT_MEM_MIB},
+    {"huge-pages", required_argument, NULL, OPT_HUGE_PAGES},
     {"serial-out", required_argument, NULL, OPT_SERIAL_OUT},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"seccomp-level", required_argument, NULL, OPT_SECCOMP_LEVEL},
@@ -113,6 +115,18 @@ static int cli_set_value(struct cli_opts *o, int opt, const char *arg, char *err
 					"--mem-mib must be an integer from 16 to %llu, got '%s'",
 					(unsigned long long)CLI_MAX_MEM_MIB, arg);
 		o->mem_mib = v;
+		return 0;
+	case OPT_HUGE_PAGES: /* machine-config's huge_pages, same names */
+		if (!strcmp(arg, "None"))
+			o->backing = GM_BACKING_PAGES;
+		else if (!strcmp(arg, "Transparent"))
+			o->backing = GM_BACKING_TRANSPARENT;
+		else if (!strcmp(arg, "2M"))
+			o->backing = GM_BACKING_HUGETLB_2M;
+		else
+			return cli_fail(err, len,
+					"--huge-pages must be None, Transparent or 2M, got '%s'",
+					arg);
 		return 0;
 	case OPT_MAX_PAYLOAD:
 		if (parse_u64_strict(arg, &v) || v < 1 || v > CLI_MAX_PAYLOAD_BYTES)
@@ -385,7 +399,8 @@ int cli_parse(int argc, char *const argv[], struct cli_opts *o, char *err, size_
 	while ((opt = getopt_long(argc, argv, "", cli_options, NULL)) != -1) {
 		if (opt == OPT_KERNEL || opt == OPT_INITRD || opt == OPT_BOOT_ARGS ||
 		    opt == OPT_SERIAL_OUT || opt == OPT_DRIVE || opt == OPT_RNG || opt == OPT_NET ||
-		    opt == OPT_VSOCK || opt == OPT_VCPUS || opt == OPT_MEM_MIB)
+		    opt == OPT_VSOCK || opt == OPT_VCPUS || opt == OPT_MEM_MIB ||
+		    opt == OPT_HUGE_PAGES)
 			o->vm_flags = true;
 		switch (opt) {
 		case OPT_KERNEL:
@@ -455,6 +470,9 @@ int cli_parse(int argc, char *const argv[], struct cli_opts *o, char *err, size_
 	}
 	if (optind < argc)
 		return cli_fail(err, err_len, "unexpected argument '%s'", argv[optind]);
+	if (o->backing == GM_BACKING_HUGETLB_2M && o->mem_mib % 2)
+		return cli_fail(err, err_len, "--huge-pages 2M needs an even --mem-mib, got %llu",
+				(unsigned long long)o->mem_mib);
 	o->jail.id = o->id;
 	o->jail.seccomp_level = o->seccomp_level;
 	o->jail.taps = &o->taps;
@@ -477,6 +495,9 @@ void cli_usage(int fd)
 		"  --boot-args STR     kernel command line (default: \"%s\")\n"
 		"  --vcpus N           vCPUs, 1-32 (default 1)\n"
 		"  --mem-mib N         guest RAM in MiB, >= 16 (default 128)\n"
+		"  --huge-pages H      guest RAM backing: None (default), Transparent\n"
+		"                      (MADV_HUGEPAGE) or 2M (reserved hugetlb pages;\n"
+		"                      --mem-mib even)\n"
 		"  --serial-out PATH   write the guest console to PATH instead of stdout\n"
 		"  --log-level L       error, warn, info or debug (default warn)\n"
 		"  --seccomp-level N   2: full seccomp filters (default); 1: syscall numbers\n"
@@ -541,6 +562,7 @@ int cli_to_spec(const struct cli_opts *o, struct vm_spec *s)
 		goto nomem;
 	s->machine.vcpu_count = o->vcpus;
 	s->machine.mem_size_mib = o->mem_mib;
+	s->machine.backing = o->backing;
 	s->entropy = o->rng;
 	if (o->vsock_path) {
 		s->vsock.guest_cid = o->vsock_cid;

@@ -12,6 +12,7 @@
 
 #include "jail/jail.h"
 #include "jail/netdev.h"
+#include "vmm/guest_mem.h"
 
 #define CLI_MAX_MEM_MIB (1ULL << 20) /* 1 TiB: far above any host kiln runs on */
 
@@ -55,6 +56,7 @@ struct cli_opts {
 	const char *seccomp_selftest; /* kiln-selftest only: --seccomp-selftest */
 	unsigned int vcpus;
 	uint64_t mem_mib;
+	enum gm_backing backing; /* --huge-pages */
 	struct cli_drive drives[CLI_MAX_DRIVES];
 	unsigned int nr_drives;
 	bool rng;

@@ -357,6 +357,37 @@ static void test_blk_async_reset_with_io_in_flight_pushes_nothing(void **state)
 	tdev_free(t);
 }
 
+/*
+ * While a completion is due the driver need not notify: the completion's pass
+ * takes what it added meanwhile. Nothing due: notifications are asked for again.
+ */
+static void test_blk_async_no_notify_while_completion_due(void **state)
+{
+	struct tdev *t = tdev_new();
+	int wr, file = fd_to_pipe(t, &wr);
+	const uint8_t *used = unit_gpa(t->u, USED_GPA);
+
+	(void)state;
+	queue_req(t, 0, VIRTIO_BLK_T_IN, 0, 4096);
+	queue_req(t, 1, VIRTIO_BLK_T_IN, 16, 4096);
+	vdev_process_queue(&t->d, 0);
+	assert_int_equal(blk_aio_inflight(t->b.aio), 2);
+	assert_int_equal(unit_ld16(used), VRING_USED_F_NO_NOTIFY);
+	/* Added without a notification: no vdev_process_queue() for it. */
+	queue_req(t, 2, VIRTIO_BLK_T_IN, 32, 4096);
+	feed_pipe(wr, 4096);
+	wait_used(t, 1);
+	assert_int_equal(blk_aio_inflight(t->b.aio), 2); /* the other one, and chain 2 */
+	assert_int_equal(unit_ld16(used), VRING_USED_F_NO_NOTIFY);
+	feed_pipe(wr, 2 * 4096);
+	wait_used(t, 3);
+	assert_int_equal(blk_aio_inflight(t->b.aio), 0);
+	assert_int_equal(unit_ld16(used), 0);
+	close(wr);
+	fd_restore(t, file);
+	tdev_free(t);
+}
+
 static void test_blk_async_get_id_while_io_in_flight(void **state)
 {
 	struct tdev *t = tdev_new();
@@ -542,6 +573,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_blk_async_rw_round_trip_in_one_batch),
+	    cmocka_unit_test(test_blk_async_no_notify_while_completion_due),
 	    cmocka_unit_test(test_blk_async_short_read_is_ioerr),
 	    cmocka_unit_test(test_blk_async_host_error_is_ioerr),
 	    cmocka_unit_test(test_blk_async_flush_completes_after_earlier_writes),

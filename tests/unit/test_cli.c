@@ -79,6 +79,32 @@ static void test_cli_rejects_bad_mem(void **state)
 	assert_int_equal(o.mem_mib, 4096);
 }
 
+static void test_cli_huge_pages(void **state)
+{
+	static const char *const bad[] = {"", "none", "2m", "Transparent2", "1G"};
+	struct cli_opts o;
+	struct vm_spec s;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse(&o, err, "--kernel", "k", NULL, NULL), 0);
+	assert_int_equal(o.backing, GM_BACKING_PAGES);
+	assert_int_equal(parse(&o, err, "--kernel", "k", "--huge-pages", "Transparent"), 0);
+	assert_int_equal(cli_to_spec(&o, &s), 0);
+	assert_int_equal(s.machine.backing, GM_BACKING_TRANSPARENT);
+	spec_free(&s);
+	assert_int_equal(parse(&o, err, "--kernel", "k", "--huge-pages", "2M"), 0);
+	assert_int_equal(o.backing, GM_BACKING_HUGETLB_2M);
+	assert_int_equal(parse(&o, err, "--kernel", "k", "--huge-pages", "None"), 0);
+	assert_int_equal(o.backing, GM_BACKING_PAGES);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_not_equal(parse(&o, err, "--kernel", "k", "--huge-pages", bad[i]), 0);
+		assert_non_null(strstr(err, "--huge-pages"));
+	}
+	assert_int_not_equal(parse(&o, err, "--huge-pages", "2M", "--mem-mib", "129"), 0);
+	assert_non_null(strstr(err, "even --mem-mib"));
+}
+
 static void test_cli_rejects_unknown_option_and_stray_argument(void **state)
 {
 	struct cli_opts o;
@@ -333,6 +359,7 @@ int main(void)
 	    cmocka_unit_test(test_cli_requires_kernel),
 	    cmocka_unit_test(test_cli_rejects_bad_vcpus),
 	    cmocka_unit_test(test_cli_rejects_bad_mem),
+	    cmocka_unit_test(test_cli_huge_pages),
 	    cmocka_unit_test(test_cli_rejects_unknown_option_and_stray_argument),
 	    cmocka_unit_test(test_cli_rejects_overlong_boot_args),
 	    cmocka_unit_test(test_cli_log_level_and_actions),

@@ -825,6 +825,72 @@ static void test_queue_without_event_idx_leaves_avail_event_alone(void **state)
 	assert_int_equal(unit_ld16(avail_event), 0xabcd);
 }
 
+/* The driver side of §2.7.10: would adding entries old..new-1 notify? (vring_need_event) */
+static bool driver_would_notify(uint16_t event, uint16_t new_idx, uint16_t old_idx)
+{
+	return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old_idx);
+}
+
+static void test_queue_event_idx_notify_off_stops_publishing(void **state)
+{
+	struct qt *t = *state;
+	uint8_t *avail_event;
+
+	t->vq.event_idx = true;
+	qt_activate(t);
+	avail_event = unit_gpa(t->u, USED_GPA + 4 + 8ULL * QSIZE);
+	set_desc(t, 0, BUF_GPA, 4, 0, 0);
+	avail_push(t, 0);
+	assert_int_equal(vq_pop(&t->vq, &t->chain), VQ_OK);
+	vq_set_notify(&t->vq, false);
+	/* One behind the next entry: no batch the driver adds from index 1 on crosses it. */
+	assert_int_equal(unit_ld16(avail_event), 0);
+	assert_false(driver_would_notify(unit_ld16(avail_event), 2, 1));
+	assert_false(driver_would_notify(unit_ld16(avail_event), 1 + QSIZE, 1));
+	avail_push(t, 0);
+	avail_push(t, 0);
+	assert_int_equal(vq_pop(&t->vq, &t->chain), VQ_OK);
+	assert_int_equal(vq_pop(&t->vq, &t->chain), VQ_OK);
+	assert_int_equal(unit_ld16(avail_event), 0); /* pops leave it alone while off */
+	assert_false(driver_would_notify(unit_ld16(avail_event), 5, 3));
+}
+
+static void test_queue_event_idx_notify_on_asks_for_next_entry(void **state)
+{
+	struct qt *t = *state;
+	uint8_t *avail_event;
+
+	t->vq.event_idx = true;
+	qt_activate(t);
+	avail_event = unit_gpa(t->u, USED_GPA + 4 + 8ULL * QSIZE);
+	set_desc(t, 0, BUF_GPA, 4, 0, 0);
+	vq_set_notify(&t->vq, false);
+	avail_push(t, 0);
+	avail_push(t, 0);
+	assert_int_equal(vq_pop(&t->vq, &t->chain), VQ_OK);
+	assert_int_equal(vq_pop(&t->vq, &t->chain), VQ_OK);
+	vq_set_notify(&t->vq, true);
+	assert_int_equal(unit_ld16(avail_event), 2);
+	assert_true(driver_would_notify(unit_ld16(avail_event), 3, 2));
+	assert_false(vq_has_pending(&t->vq, 0));
+	avail_push(t, 0);
+	assert_true(vq_has_pending(&t->vq, 0)); /* one that raced the switch is seen */
+	assert_int_equal(vq_pop(&t->vq, &t->chain), VQ_OK);
+	assert_int_equal(unit_ld16(avail_event), 3); /* on again: every pop republishes */
+}
+
+static void test_queue_reset_turns_notifications_back_on(void **state)
+{
+	struct qt *t = *state;
+
+	t->vq.event_idx = true;
+	qt_activate(t);
+	vq_set_notify(&t->vq, false);
+	assert_true(t->vq.notify_off);
+	vq_reset(&t->vq);
+	assert_false(t->vq.notify_off);
+}
+
 /* ---- chain copy helpers ------------------------------------------------------------- */
 
 static void pop_mixed_chain(struct qt *t)
@@ -944,6 +1010,9 @@ int main(void)
 	    QT(test_queue_event_idx_ignores_no_interrupt_flag),
 	    QT(test_queue_event_idx_publishes_avail_event),
 	    QT(test_queue_without_event_idx_leaves_avail_event_alone),
+	    QT(test_queue_event_idx_notify_off_stops_publishing),
+	    QT(test_queue_event_idx_notify_on_asks_for_next_entry),
+	    QT(test_queue_reset_turns_notifications_back_on),
 	    QT(test_queue_chain_read_crosses_segments),
 	    QT(test_queue_chain_read_from_offset),
 	    QT(test_queue_chain_write_crosses_writable_segments_only),

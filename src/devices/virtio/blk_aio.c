@@ -71,6 +71,11 @@ unsigned int blk_aio_inflight(const struct blk_aio *a)
 	return a->inflight;
 }
 
+bool blk_aio_completion_due(const struct blk_aio *a)
+{
+	return a->inflight > a->unsubmitted;
+}
+
 static void blk_aio_sq_append(struct blk_aio *a, uint16_t n)
 {
 	a->sq_order[(a->sq_first + a->sq_len) % BLK_AIO_RING_ENTRIES] = n;

@@ -26,6 +26,8 @@ void blk_aio_close(struct blk_dev *b);
 /* The eventfd the ring signals on each completion. */
 int blk_aio_fd(const struct blk_aio *a);
 unsigned int blk_aio_inflight(const struct blk_aio *a);
+/* Is a completion of ours still to come (a request the kernel has taken)? */
+bool blk_aio_completion_due(const struct blk_aio *a);
 
 /*
  * Start @r (IN, OUT or FLUSH) for the chain with head @head: the status and

@@ -309,14 +309,25 @@ enum vq_err vq_pop(struct virtqueue *vq, struct vq_chain *chain)
 		vq->broken = true;
 		return err;
 	}
-	vq_publish_avail_event(vq);
+	if (!vq->notify_off)
+		vq_publish_avail_event(vq);
 	return VQ_OK;
 }
 
 void vq_set_notify(struct virtqueue *vq, bool enable)
 {
-	if (!vq->ready || vq->event_idx)
+	if (!vq->ready)
 		return;
+	vq->notify_off = !enable;
+	if (vq->event_idx) {
+		if (enable) {
+			vq_publish_avail_event(vq);
+			return;
+		}
+		/* The driver notifies when a batch crosses avail_event: this one none will. */
+		vq_st16(vq_avail_event(vq), (uint16_t)(vq->last_avail_idx - 1), __ATOMIC_RELAXED);
+		return;
+	}
 	/* The device owns used->flags; the driver only reads it. */
 	vq_st16(vq->used, enable ? 0 : VRING_USED_F_NO_NOTIFY, __ATOMIC_RELAXED);
 }

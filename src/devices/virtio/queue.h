@@ -80,7 +80,8 @@ struct virtqueue {
 	bool indirect;	/* VIRTIO_F_INDIRECT_DESC negotiated */
 	/* Walker state, valid once ready. */
 	bool ready;
-	bool broken; /* a malformed chain was seen; device needs reset */
+	bool broken;	 /* a malformed chain was seen; device needs reset */
+	bool notify_off; /* vq_set_notify(false): pops leave avail_event alone */
 	const struct guest_mem *gm;
 	uint8_t *desc; /* host pointers to the rings, validated at activation */
 	uint8_t *avail;
@@ -109,10 +110,12 @@ enum vq_err vq_pop(struct virtqueue *vq, struct vq_chain *chain);
 void vq_unpop(struct virtqueue *vq, uint16_t n);
 
 /*
- * §2.7.10 without RING_EVENT_IDX: VRING_USED_F_NO_NOTIFY tells the driver it
- * need not notify while the device works through the queue anyway. With
- * EVENT_IDX this is a no-op: avail_event, republished at every pop, already
- * asks only for the next entry after the last one taken.
+ * §2.7.10: tell the driver whether it need notify. Off: without EVENT_IDX,
+ * VRING_USED_F_NO_NOTIFY; with it, avail_event is left one behind the next
+ * entry (so no batch the driver adds crosses it) and pops stop republishing
+ * it. On: avail_event asks for the next entry after the last one taken, as
+ * every pop then republishes. The caller checks vq_has_pending() after
+ * switching on, for a chain that raced the switch.
  */
 void vq_set_notify(struct virtqueue *vq, bool enable);
 /*
