@@ -59,12 +59,18 @@ void ktest_hostile_net_tx_bogus_hdr(const struct tg_boot *b, struct ktest_verdic
 void ktest_hostile_net_tx_writable(const struct tg_boot *b, struct ktest_verdict *v);
 void ktest_hostile_net_rx_tiny(const struct tg_boot *b, struct ktest_verdict *v);
 void ktest_netbench(const struct tg_boot *b, struct ktest_verdict *v);
-/* test_net.c's driver, for test_netbench.c: open with queues of @qsize, per-queue views. */
+/*
+ * test_net.c's driver, for test_netbench.c and test_ratelimit.c: open with
+ * queues of @qsize, per-queue views; send one echo request frame and wait
+ * for its used entry; put RX buffer @id back.
+ */
 struct vio_dev *tn_open_q(const struct tg_boot *b, uint16_t qsize, uint32_t rx_len,
 			  struct ktest_verdict *v);
 struct vio_dev *tn_queue_view(unsigned int q);
 uint8_t *tn_rx_buf(uint16_t id);
 const uint8_t *tn_guest_mac(void);
+bool tn_send(uint32_t seq, uint32_t frame_len, struct tg_str *why);
+void tn_rx_repost(uint16_t id);
 
 /* virtio device choice (test_virtio.c): which device each test uses. */
 struct vio_dev;

@@ -82,7 +82,7 @@ static void tn_rx_post_all(uint32_t len)
 	vio_notify(&tn_q[TN_RXQ], TN_RXQ);
 }
 
-static void tn_rx_repost(uint16_t id)
+void tn_rx_repost(uint16_t id)
 {
 	vio_avail_put(&tn_q[TN_RXQ], id);
 	vio_avail_publish(&tn_q[TN_RXQ]);
@@ -181,6 +181,16 @@ static uint32_t tn_build(uint32_t seq, uint32_t frame_len)
 	return frame_len;
 }
 
+/* Send echo request @seq of @frame_len bytes; true once the device has used it. */
+bool tn_send(uint32_t seq, uint32_t frame_len, struct tg_str *why)
+{
+	struct vio_buf buf = {(uintptr_t)tn_tx, TN_HDR + frame_len, 0};
+	uint32_t used;
+
+	tn_build(seq, frame_len);
+	return tn_tx_chain(&buf, 1, &used, why);
+}
+
 /* Is RX buffer @id (@len used) the echo of the frame in tn_tx? */
 static bool tn_is_echo(uint16_t id, uint32_t len, uint32_t frame_len)
 {
@@ -220,14 +230,10 @@ static int tn_wait_echo(uint32_t frame_len, uint64_t tsc, uint64_t *others)
 /* Send frame @seq of @frame_len until its echo comes back (the responder may start late). */
 static bool tn_echo_one(uint32_t seq, uint32_t frame_len, uint64_t *others, struct tg_str *why)
 {
-	struct vio_buf buf = {(uintptr_t)tn_tx, TN_HDR + frame_len, 0};
-
-	tn_build(seq, frame_len);
 	for (int t = 0; t < TN_TRIES; t++) {
-		uint32_t used;
 		int r;
 
-		if (!tn_tx_chain(&buf, 1, &used, why))
+		if (!tn_send(seq, frame_len, why))
 			return false;
 		r = tn_wait_echo(frame_len, TN_TRY_TSC, others);
 		if (r > 0)

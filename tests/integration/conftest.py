@@ -246,6 +246,24 @@ def start_kiln(kiln, tmp_path, kiln_jail):
             p.proc.wait()
 
 
+def sh(*args, check=True):
+    return subprocess.run(list(args), check=check, capture_output=True, text=True)
+
+
+@pytest.fixture
+def netns():
+    """A fresh, empty network namespace (loopback only), deleted afterwards."""
+    name = f"kt{os.getpid()}{uuid.uuid4().hex[:6]}"
+    sh("ip", "netns", "add", name)
+    sh("ip", "-n", name, "link", "set", "lo", "up")
+    yield name
+    sh("ip", "netns", "del", name, check=False)
+
+
+def tap_name():
+    return "kt" + uuid.uuid4().hex[:10]
+
+
 def guest_args(image, tests, vcpus=1, mem_mib=128, extra=()):
     """kiln arguments for one test-guest boot with the expectations filled in."""
     boot_args = (f"ktest={tests} ktest.mem_mib={mem_mib} ktest.cpus={vcpus} "

@@ -23,17 +23,27 @@ def is_up(sysdir):
         return False
 
 
+def open_when_up(tap, ethertype, timeout=120):
+    """An AF_PACKET socket bound to @tap for @ethertype once the tap is up; None if never.
+
+    Bound to a tap that is still down, the socket would report ENETDOWN once.
+    """
+    deadline = time.monotonic() + timeout
+    while not is_up(f"/sys/class/net/{tap}"):
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.005)
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ethertype))
+    s.bind((tap, ethertype))
+    return s
+
+
 def main():
     tap, ready = sys.argv[1], sys.argv[2]
     sysdir = f"/sys/class/net/{tap}"
-    deadline = time.monotonic() + 120
-    # Bound to a tap that is still down, the socket would report ENETDOWN once: wait for up.
-    while not is_up(sysdir):
-        if time.monotonic() > deadline:
-            return 2
-        time.sleep(0.005)
-    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETHERTYPE))
-    s.bind((tap, ETHERTYPE))
+    s = open_when_up(tap, ETHERTYPE)
+    if s is None:
+        return 2
     with open(f"{sysdir}/mtu") as f:
         mtu = f.read().strip()
     with open(f"{sysdir}/address") as f:
