@@ -10,6 +10,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -388,6 +389,38 @@ static void test_blk_async_no_notify_while_completion_due(void **state)
 	tdev_free(t);
 }
 
+/*
+ * A drain (PATCH /drives) leaves nothing in flight, so no completion will come
+ * to take what the driver adds without notifying: notifications go back on and
+ * the queue is kicked for a pass after the caller.
+ */
+static void test_blk_async_drain_turns_notifications_back_on(void **state)
+{
+	struct tdev *t = tdev_new();
+	int wr, file = fd_to_pipe(t, &wr), evt = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	const uint8_t *used = unit_gpa(t->u, USED_GPA);
+	uint64_t kicks = 0;
+
+	(void)state;
+	assert_true(evt >= 0);
+	t->d.queue_evt[0] = evt;
+	queue_req(t, 0, VIRTIO_BLK_T_IN, 0, 4096);
+	vdev_process_queue(&t->d, 0);
+	assert_int_equal(unit_ld16(used), VRING_USED_F_NO_NOTIFY);
+	feed_pipe(wr, 4096);
+	blk_drain_inflight(&t->d);
+	assert_int_equal(blk_aio_inflight(t->b.aio), 0);
+	assert_int_equal(used_idx(t), 1);
+	assert_int_equal(unit_ld16(used), 0);
+	assert_int_equal(read(evt, &kicks, sizeof(kicks)), (ssize_t)sizeof(kicks));
+	assert_int_equal(kicks, 1);
+	t->d.queue_evt[0] = -1;
+	close(evt);
+	close(wr);
+	fd_restore(t, file);
+	tdev_free(t);
+}
+
 static void test_blk_async_get_id_while_io_in_flight(void **state)
 {
 	struct tdev *t = tdev_new();
@@ -574,6 +607,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_blk_async_rw_round_trip_in_one_batch),
 	    cmocka_unit_test(test_blk_async_no_notify_while_completion_due),
+	    cmocka_unit_test(test_blk_async_drain_turns_notifications_back_on),
 	    cmocka_unit_test(test_blk_async_short_read_is_ioerr),
 	    cmocka_unit_test(test_blk_async_host_error_is_ioerr),
 	    cmocka_unit_test(test_blk_async_flush_completes_after_earlier_writes),

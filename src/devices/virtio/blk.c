@@ -288,6 +288,15 @@ void blk_drain_inflight(struct vdev *d)
 	struct blk_dev *b = d->priv;
 
 	blk_aio_reap(b, d, true, blk_may_push(d));
+	/*
+	 * No completion is due now, and none will run a pass for what the driver
+	 * adds without notifying (see blk_queue_pass): ask for notifications
+	 * again, and let the main loop take what is waiting once the caller is done.
+	 */
+	if (b->aio && blk_may_push(d)) {
+		vq_set_notify(&d->vqs[0], true);
+		vdev_kick_queue(d, 0);
+	}
 }
 
 const struct virtio_dev_ops blk_virtio_ops = {

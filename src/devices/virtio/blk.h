@@ -103,7 +103,9 @@ uint32_t blk_handle_chain(struct blk_dev *b, struct log_ratelimit *rl, const str
 
 /*
  * Finish (and push) every request in flight on an Async drive; no-op for Sync.
- * Device lock held. For callers that change the backing file under the device.
+ * Device lock held. For callers that change the backing file under the device:
+ * chains the driver added meanwhile wait for the queue pass this queues (a
+ * kick of the queue's eventfd), which runs after the caller drops the lock.
  */
 void blk_drain_inflight(struct vdev *d);
 
