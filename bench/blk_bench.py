@@ -42,6 +42,15 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PHASES = [("randread", 1), ("randread", "D"), ("seqwrite", 1), ("seqwrite", "D")]
 
 
+def add_kiln_args(ap, build):
+    """--kiln and --kiln-huge-pages, shared with the other VMM-against-QEMU benches."""
+    ap.add_argument("--kiln", default=os.path.join(build, "kiln"))
+    ap.add_argument("--kiln-huge-pages", default="Transparent",
+                    choices=["None", "Transparent", "2M"],
+                    help="kiln's guest RAM backing (default Transparent: QEMU madvises its RAM "
+                         "MADV_HUGEPAGE, so both VMMs pin and walk the same kind of pages)")
+
+
 def task_cpu(pid):
     """{tid: (comm, ns on CPU)} for every live thread of @pid."""
     out = {}
@@ -288,11 +297,7 @@ def main():
     ap.add_argument("--depth", type=int, default=32, help="the deep queue depth (1-32)")
     ap.add_argument("--image-mib", type=int, default=256)
     ap.add_argument("--image", default=os.path.join(build, "bench", "blk.img"))
-    ap.add_argument("--kiln", default=os.path.join(build, "kiln"))
-    ap.add_argument("--kiln-huge-pages", default="Transparent",
-                    choices=["None", "Transparent", "2M"],
-                    help="kiln's guest RAM backing (default Transparent: QEMU madvises its RAM "
-                         "MADV_HUGEPAGE, so both VMMs pin and walk the same kind of pages)")
+    add_kiln_args(ap, build)
     ap.add_argument("--kernel", default=os.path.join(build, "testguest.elf"))
     ap.add_argument("--qemu", default="qemu-system-x86_64")
     ap.add_argument("--qemu-cpu", default="host,-arch-capabilities")

@@ -34,7 +34,7 @@ import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from blk_bench import cpu_delta, task_cpu  # noqa: E402  (same CPU accounting)
+from blk_bench import add_kiln_args, cpu_delta, task_cpu  # noqa: E402  (same CPU accounting)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MAC = "02:4b:49:4c:4e:01"
@@ -160,11 +160,7 @@ def main():
     ap.add_argument("--frames", type=int, default=100000, help="frames per phase")
     ap.add_argument("--sizes", default="64,1500", help="frame sizes (bytes, no vnet header)")
     ap.add_argument("--dir", choices=["tx", "rx", "both"], default="both")
-    ap.add_argument("--kiln", default=os.path.join(build, "kiln"))
-    ap.add_argument("--kiln-huge-pages", default="Transparent",
-                    choices=["None", "Transparent", "2M"],
-                    help="kiln's guest RAM backing (default Transparent: QEMU madvises its RAM "
-                         "MADV_HUGEPAGE, so both VMMs pin and walk the same kind of pages)")
+    add_kiln_args(ap, build)
     ap.add_argument("--kernel", default=os.path.join(build, "testguest.elf"))
     ap.add_argument("--qemu", default="qemu-system-x86_64")
     ap.add_argument("--qemu-cpu", default="host,-arch-capabilities")
