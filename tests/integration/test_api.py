@@ -347,6 +347,74 @@ def test_post_boot_rules_and_live_drive_swap(api, spin_kernel, tmp_path, kiln_ja
     assert k.stop() == 0, k.describe()
 
 
+def wait_for(pred, what, k, timeout):
+    """Poll @pred until it is true; fail with @what (and kiln's output) after @timeout s."""
+    deadline = time.monotonic() + timeout
+    while not pred():
+        assert time.monotonic() < deadline, f"{what}\n" + k.describe()
+        time.sleep(0.02)
+
+
+def blk_requests(k, metrics):
+    """FlushMetrics now: the data drive's request count (cumulative since start), or
+    None once kiln no longer answers (it exits when the guest is done)."""
+    status, _ = k.curl("PUT", "/actions", {"action_type": "FlushMetrics"})
+    if status != 204:
+        return None
+    return json.loads(metrics.read_text().splitlines()[-1])["block"]["data"]["requests"]
+
+
+def test_live_drive_swap_under_async_io(api, guest, tmp_path, kiln_jail):
+    """PATCH /drives path_on_host while ktest=blkbench keeps 32 writes in flight (Async).
+
+    The io_uring engine turns driver notifications off while requests are in the
+    kernel; the swap drains them and must leave the queue served, or the guest
+    (which honours avail_event) adds requests without notifying and waits for
+    ever: it FAILs with a device timeout. Two things serve it today: the drain
+    turns notifications back on and kicks the queue (blk_drain_inflight), and
+    the drained completions leave the ring's eventfd readable, whose pass does
+    the same; with both taken out the guest FAILs here. Not timed: the guest must
+    finish and PASS, and the device must have served requests after the last swap.
+    """
+    k = api()
+    disks = [tmp_path / "a.img", tmp_path / "b.img"]
+    for disk in disks:
+        with open(disk, "wb") as f:
+            f.truncate(4 << 20)
+    metrics = tmp_path / "metrics.json"
+    boot = ("console=ttyS0 ktest=blkbench ktest.bb_depth=32 ktest.bb_reads=1 "
+            "ktest.bb_reads_deep=1 ktest.bb_writes=1 ktest.bb_writes_deep=400000")
+    k.ok("PUT", "/boot-source", {"kernel_image_path": guest("pvh"), "boot_args": boot})
+    k.ok("PUT", "/drives/data", {"drive_id": "data", "path_on_host": str(disks[0]),
+                                 "is_root_device": False, "io_engine": "Async"})
+    k.ok("PUT", "/metrics", {"metrics_path": str(metrics)})
+    k.ok("PUT", "/actions", START)
+    deep = "KTEST-INFO blkbench begin op=seqwrite bs=65536 depth=32"
+    wait_for(lambda: deep in k.stdout(), "the deep write phase never began", k, 60)
+    for i in range(3):
+        time.sleep(0.2)
+        k.ok("PATCH", "/drives/data", {"drive_id": "data", "path_on_host": str(disks[1 - i % 2])})
+    after_swaps = blk_requests(k, metrics)
+    assert after_swaps is not None and "KTEST blkbench" not in k.stdout(), \
+        "blkbench ended before the last swap was done (a FAIL: the device stopped " \
+        "answering; a PASS: raise bb_writes_deep)\n" + k.describe()
+    served = after_swaps
+    deadline = time.monotonic() + 60
+    while served is not None and served <= after_swaps and time.monotonic() < deadline:
+        time.sleep(0.05)
+        served = blk_requests(k, metrics)
+    assert served is not None and served > after_swaps, \
+        f"no request served after the swaps ({after_swaps} before, {served} now)\n" + \
+        k.describe()
+    assert k.wait(timeout=120) == 0, k.describe()
+    os.close(k._stdin_w)
+    out = k.stdout()
+    assert "KTEST blkbench PASS" in out and "KTEST DONE" in out, k.describe()
+    for disk in disks:  # each image took writes while it was the drive
+        with open(disk, "rb") as f:
+            assert f.read().strip(b"\0"), f"{disk.name} never written\n" + k.describe()
+
+
 @pytest.mark.parametrize("case", ["missing", "not_a_kernel", "drive_dir", "too_much_ram"])
 def test_instance_start_failures_are_400_and_retryable(api, guest, tmp_path, case):
     k = api()
