@@ -289,9 +289,11 @@ void blk_drain_inflight(struct vdev *d)
 
 	blk_aio_reap(b, d, true, blk_may_push(d));
 	/*
-	 * No completion is due now, and none will run a pass for what the driver
-	 * adds without notifying (see blk_queue_pass): ask for notifications
-	 * again, and let the main loop take what is waiting once the caller is done.
+	 * No completion is due now, so nothing is bound to run a pass for what
+	 * the driver adds without notifying (see blk_queue_pass; an eventfd wake-up
+	 * left over from the reaped completions may, but only by accident): ask
+	 * for notifications again, and let the main loop take what is waiting
+	 * once the caller is done.
 	 */
 	if (b->aio && blk_may_push(d)) {
 		vq_set_notify(&d->vqs[0], true);
